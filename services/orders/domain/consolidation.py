@@ -1,0 +1,98 @@
+"""Consolidation: reorders for one supplier within a batch window become lines of one proposed PO.
+
+po_id is `PO-<supplier_id>-<first 10 hex of sha256(first reorder_id)>`: it depends only on the reorder
+that opened the PO, never on the clock, so a redelivered opening reorder maps to the same po_id (the
+repository's primary key then refuses a second PO). Reorders already on a PO are never added again; the
+service still keeps a reorder_id -> po_id index so a redelivery after the window closed is recognised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from .model import EPS, PROPOSED, PoLine, PurchaseOrder, Reorder, SupplierItem, ValidationError
+
+
+def po_id_for(supplier_id: str, first_reorder_id: str) -> str:
+    digest = hashlib.sha256(first_reorder_id.encode()).hexdigest()[:10]
+    return f"PO-{supplier_id}-{digest}"
+
+
+def order_quantity(requested: float, moq: float | None, pack_size: float | None) -> float:
+    """Round up to a whole number of packs, and to at least the MOQ (itself rounded up to packs)."""
+    if not math.isfinite(requested) or requested <= 0:
+        raise ValidationError([f"quantity: must be > 0, got {requested}"])
+    pack = pack_size if pack_size and pack_size > 0 else 1.0
+    wanted = max(requested, moq or 0.0)
+    packs = math.ceil(wanted / pack - EPS)
+    return round(packs * pack, 9)
+
+
+def window_closed(po: PurchaseOrder, window_s: float, now: datetime) -> bool:
+    """True once the PO has stopped taking lines: its window elapsed, or it left `proposed`."""
+    return po.status != PROPOSED or now >= po.created_at + timedelta(seconds=window_s)
+
+
+def _line_for(reorder: Reorder, item: SupplierItem | None) -> PoLine:
+    pack = float(item.pack_size) if item and item.pack_size else 1.0
+    moq = float(item.moq) if item and item.moq else 0.0
+    cost = item.unit_cost if item and item.unit_cost is not None else reorder.unit_cost
+    return PoLine(
+        sku=reorder.sku, location=reorder.location,
+        quantity=order_quantity(reorder.quantity, moq, pack),
+        unit_cost=float(cost or 0.0), reorder_ids=(reorder.reorder_id,),
+        requested_quantity=float(reorder.quantity), pack_size=pack, moq=moq,
+        lead_time_days=float(item.lead_time_days or 0.0) if item else 0.0, need_by=reorder.need_by)
+
+
+def _merge(line: PoLine, reorder: Reorder) -> PoLine:
+    """A second reorder for the same sku and location grows the line; packs are rounded once, on the sum."""
+    requested = line.requested_quantity + float(reorder.quantity)
+    need_by = min(d for d in (line.need_by, reorder.need_by) if d is not None)
+    return replace(line, requested_quantity=requested, need_by=need_by,
+                   quantity=order_quantity(requested, line.moq, line.pack_size),
+                   reorder_ids=(*line.reorder_ids, reorder.reorder_id))
+
+
+def _open(reorder: Reorder, item: SupplierItem | None, now: datetime) -> PurchaseOrder:
+    party = reorder.party_id
+    return PurchaseOrder(po_id=po_id_for(party, reorder.reorder_id), supplier_id=party, status=PROPOSED,
+                         created_at=now, lines=(_line_for(reorder, item),), reason=_reason(reorder),
+                         requires_approval=reorder.requires_approval, expected_date=reorder.need_by)
+
+
+def _reason(reorder: Reorder) -> str:
+    return (f"reorder {reorder.reorder_id}: {reorder.quantity:g} of {reorder.sku} "
+            f"for {reorder.location} needed by {reorder.need_by.isoformat()}")
+
+
+def _grow_reason(reason: str, reorders_before: int) -> str:
+    """Keep the opening decision readable; a large batch only says how many reorders joined it."""
+    head = reason.split(" (+")[0]
+    return f"{head} (+{reorders_before} more reorders)"
+
+
+def add_reorder(po: PurchaseOrder | None, reorder: Reorder, supplier_item: SupplierItem | None,
+                now: datetime) -> tuple[PurchaseOrder, bool]:
+    """Put `reorder` on the supplier's open PO (or open one). `added` is False for a repeat."""
+    if po is None:
+        return _open(reorder, supplier_item, now), True
+    if reorder.reorder_id in po.reorder_ids:
+        return po, False
+    if po.status != PROPOSED:
+        raise ValidationError([f"PO {po.po_id} is {po.status}: it no longer takes lines"])
+    if po.supplier_id != reorder.party_id:
+        raise ValidationError([f"reorder {reorder.reorder_id} is for {reorder.party_id}, "
+                               f"PO {po.po_id} for {po.supplier_id}"])
+    existing = po.line(reorder.sku, reorder.location)
+    if existing is not None:
+        lines = tuple(_merge(ln, reorder) if ln is existing else ln for ln in po.lines)
+    else:
+        lines = (*po.lines, _line_for(reorder, supplier_item))
+    expected = min(d for d in (po.expected_date, reorder.need_by) if d is not None)
+    return replace(po, lines=lines, expected_date=expected,
+                   requires_approval=po.requires_approval or reorder.requires_approval,
+                   reason=_grow_reason(po.reason, len(po.reorder_ids))), True

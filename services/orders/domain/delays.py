@@ -1,0 +1,93 @@
+"""Delay alerts, wall-clock timers: po_late per PO, supplier_unresponsive per supplier, resolved when cleared.
+
+A date is compared as a UTC calendar day: a PO due on D is late from the first instant of D + 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from .model import SENT, WITH_SUPPLIER, PurchaseOrder, number
+
+
+def _alert(key: str, kind: str, firing: bool, severity: str, summary: str, now: datetime,
+           **fields: Any) -> dict[str, Any]:
+    alert = {"key": key, "type": kind, "severity": severity, "status": "firing" if firing else "resolved",
+             "summary": summary, "occurred_at": now.isoformat(), "labels": {"service": "orders"}}
+    alert.update({k: v for k, v in fields.items() if v is not None})
+    return alert
+
+
+def _single(po: PurchaseOrder, attr: str) -> str | None:
+    """sku / location of the alert only when the whole PO is about one."""
+    values = {getattr(ln, attr) for ln in po.lines}
+    return values.pop() if len(values) == 1 else None
+
+
+def po_late_alert(po: PurchaseOrder, now: datetime, critical_after_days: int = 3) -> dict[str, Any]:
+    due = po.due_date
+    today = now.date()
+    late = po.status in WITH_SUPPLIER and due is not None and today > due
+    days_late = (today - due).days if due is not None else 0
+    open_lines = [{"sku": ln.sku, "location": ln.location, "open_quantity": number(ln.open_quantity)}
+                  for ln in po.lines if ln.open_quantity > 0]
+    at_risk = round(sum(ln.open_quantity * ln.unit_cost for ln in po.lines), 6)
+    source = "promised_date" if po.promised_date else "expected_date"
+    summary = (f"PO {po.po_id} from {po.supplier_id} is {days_late} day(s) late ({source} {due})" if late
+               else f"PO {po.po_id} is no longer late ({po.status})")
+    explanation = {"formula": "late when today > due_date and the PO is not fully received",
+                   "today": today.isoformat(), "due_date": due.isoformat() if due else None,
+                   "due_from": source, "days_late": max(days_late, 0), "status": po.status,
+                   "open_lines": open_lines}
+    severity = "critical" if late and days_late >= critical_after_days else "warning"
+    return _alert(f"po_late:{po.po_id}", "po_late", late, severity, summary, now,
+                  po_id=po.po_id, supplier_id=po.supplier_id, sku=_single(po, "sku"),
+                  location=_single(po, "location"), value_at_risk=at_risk if late else None,
+                  explanation=explanation)
+
+
+def _timeout(value: timedelta | float) -> timedelta:
+    return value if isinstance(value, timedelta) else timedelta(seconds=value)
+
+
+def unresponsive_alert(supplier_id: str, pos: Sequence[PurchaseOrder], now: datetime,
+                       unack_timeout: timedelta | float) -> dict[str, Any]:
+    """Over all of the supplier's POs: any sent, unacknowledged past the timeout, or undeliverable."""
+    limit = _timeout(unack_timeout)
+    waiting = [po for po in pos if po.supplier_id == supplier_id and po.status == SENT]
+    failed = [po.po_id for po in waiting if po.delivery_status == "failed"]
+    silent = [po.po_id for po in waiting
+              if po.sent_at is not None and now - po.sent_at >= limit and po.po_id not in failed]
+    firing = bool(failed or silent)
+    if failed:
+        summary = f"supplier {supplier_id} did not accept PO(s) {', '.join(failed)} after the last retry"
+    elif silent:
+        summary = f"supplier {supplier_id} has not acknowledged PO(s) {', '.join(silent)} within {limit}"
+    else:
+        summary = f"supplier {supplier_id} is responsive again"
+    explanation = {"formula": "sent and not acknowledged for >= unack_timeout, or push failed after "
+                              "the last retry", "unack_timeout_s": limit.total_seconds(),
+                   "undelivered_po_ids": failed, "unacknowledged_po_ids": silent}
+    return _alert(f"supplier_unresponsive:{supplier_id}", "supplier_unresponsive", firing,
+                  "critical" if failed else "warning", summary, now, supplier_id=supplier_id,
+                  po_id=(failed + silent)[0] if firing else None, explanation=explanation)
+
+
+def delay_alerts(po: PurchaseOrder, now: datetime, unack_timeout: timedelta | float, *,
+                 supplier_pos: Sequence[PurchaseOrder] | None = None,
+                 active: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """Both alerts for this PO's situation.
+
+    supplier_pos: all of the supplier's POs (default: this one), so one acknowledged PO does not resolve
+    the supplier's alert while another is still ignored. active: keys currently firing; when given, only
+    changes come back (newly firing, or firing keys that cleared); when None, the full state.
+    """
+    pos = list(supplier_pos) if supplier_pos is not None else [po]
+    if all(p.po_id != po.po_id for p in pos):
+        pos.append(po)
+    alerts = [po_late_alert(po, now), unresponsive_alert(po.supplier_id, pos, now, unack_timeout)]
+    if active is None:
+        return alerts
+    return [a for a in alerts if (a["status"] == "firing") != (a["key"] in active)]
