@@ -1,0 +1,75 @@
+"""Inventory math on scalars or numpy arrays: z, loss function, safety stock, EOQ, lot sizing."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+_SQRT_2PI = np.sqrt(2.0 * np.pi)
+
+
+def z_for_cycle_service(service_level):
+    """Safety factor k with P(demand over the protection period ≤ mean + kσ) = service_level."""
+    return ndtri(np.clip(service_level, 1e-6, 1 - 1e-6))
+
+
+def normal_loss(k):
+    """Standard normal loss G(k) = E[(Z - k)+] = φ(k) - k·(1 - Φ(k))."""
+    k = np.asarray(k, dtype=float)
+    return np.exp(-0.5 * k * k) / _SQRT_2PI - k * (1.0 - ndtr(k))
+
+
+def inverse_normal_loss(target):
+    """k with G(k) = target, by Newton steps (G is convex and decreasing, so it converges)."""
+    target = np.clip(np.asarray(target, dtype=float), 1e-9, None)
+    # start from the right side of the root so Newton approaches monotonically
+    k = np.where(target >= normal_loss(0.0), -target, np.sqrt(np.maximum(-2 * np.log(target * _SQRT_2PI), 0)))
+    for _ in range(60):
+        slope = -(1.0 - ndtr(k))
+        step = (normal_loss(k) - target) / np.minimum(slope, -1e-12)
+        k = np.clip(k - step, -10.0, 10.0)
+        if np.all(np.abs(step) < 1e-10):
+            break
+    return k
+
+
+def z_for_fill_rate(fill_rate, cycle_demand, sigma_protection):
+    """k that meets a fill rate β: expected short per cycle σ·G(k) = (1 - β)·Q, Q the cycle demand."""
+    sigma = np.maximum(np.asarray(sigma_protection, dtype=float), 1e-12)
+    return inverse_normal_loss((1.0 - np.asarray(fill_rate)) * np.asarray(cycle_demand) / sigma)
+
+
+def portfolio_fill_k(fill_rate, cycle_qty, sigma_protection):
+    """One k for many SKUs meeting an aggregate fill rate: Σσ·G(k) = (1 - β)·ΣQ. A common k is also
+    what minimises total safety stock for that aggregate shortage (equal marginal fill per unit)."""
+    sigma = float(np.sum(sigma_protection))
+    if sigma <= 0:
+        return 0.0
+    return float(inverse_normal_loss((1.0 - fill_rate) * float(np.sum(cycle_qty)) / sigma))
+
+
+def protection_sigma(days, daily_std, daily_mean, lead_time_std):
+    """σ of demand over `days` with demand and lead-time variability: √(T·σ_D² + D²·σ_L²)."""
+    return np.sqrt(days * np.square(daily_std) + np.square(daily_mean) * np.square(lead_time_std))
+
+
+def safety_stock(k, sigma):
+    """Safety stock k·σ, never negative (a service level under 50 % does not sell stock short)."""
+    return np.maximum(k * sigma, 0.0)
+
+
+def eoq(fixed_order_cost, holding_cost_per_unit_year, annual_demand):
+    """Economic order quantity √(2·K·D / h)."""
+    h = np.maximum(holding_cost_per_unit_year, 1e-12)
+    return np.sqrt(2.0 * fixed_order_cost * annual_demand / h)
+
+
+def round_lot(qty, moq=0.0, pack_size=1.0, max_qty=None):
+    """Order quantity after MOQ, pack multiple (rounded up) and a cap (rounded down to a pack)."""
+    qty = np.maximum(np.asarray(qty, dtype=float), 0.0)
+    pack = np.maximum(np.asarray(pack_size, dtype=float), 1e-9)
+    lot = np.where(qty > 0, np.maximum(qty, moq), 0.0)
+    lot = np.ceil(np.round(lot / pack, 9)) * pack
+    if max_qty is not None:
+        lot = np.minimum(lot, np.floor(np.round(np.asarray(max_qty) / pack, 9)) * pack)
+    return lot

@@ -1,0 +1,67 @@
+"""Reorder point, order-up-to level and safety stock from demand and policy, for one SKU or many."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .formulas import eoq, protection_sigma, safety_stock, z_for_cycle_service, z_for_fill_rate
+
+DAYS_PER_YEAR = 365.0
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Policy levels; each field is a float or an array aligned with the inputs."""
+
+    protection_days: np.ndarray
+    protection_mean: np.ndarray
+    protection_sigma: np.ndarray
+    k: np.ndarray
+    safety_stock: np.ndarray
+    cycle_qty: np.ndarray
+    reorder_point: np.ndarray
+    order_up_to: np.ndarray
+
+
+def economic_cycle(daily_mean, review_days, fixed_order_cost=None, holding_rate=None, unit_cost=None):
+    """Quantity per order cycle: demand over the review period, or the EOQ when costs are known."""
+    cycle = np.asarray(daily_mean, dtype=float) * review_days
+    if fixed_order_cost is None or holding_rate is None or unit_cost is None:
+        return cycle
+    return eoq(fixed_order_cost, holding_rate * unit_cost, np.asarray(daily_mean) * DAYS_PER_YEAR)
+
+
+def compute_targets(
+    daily_mean,
+    daily_std,
+    lead_time_days,
+    *,
+    lead_time_std_days=0.0,
+    review_days=7.0,
+    periodic=False,
+    service_level=0.95,
+    fill_rate=False,
+    cycle_qty=None,
+    protection_mean=None,
+    safety_days=None,
+    k=None,
+):
+    """(s, S) levels. Continuous review protects the lead time L and adds the cycle quantity on top;
+    periodic (R, S) review protects L + R and orders up to S at every review."""
+    d = np.asarray(daily_mean, dtype=float)
+    days = np.asarray(lead_time_days, dtype=float) + (review_days if periodic else 0.0)
+    cycle = d * review_days if cycle_qty is None else np.asarray(cycle_qty, dtype=float)
+    mean = d * days if protection_mean is None else np.asarray(protection_mean, dtype=float)
+    sigma = protection_sigma(days, daily_std, d, lead_time_std_days)
+    if k is None:
+        k = z_for_fill_rate(service_level, cycle, sigma) if fill_rate else z_for_cycle_service(service_level)
+    ss = safety_stock(k, sigma) if safety_days is None else d * safety_days
+    if periodic:
+        up_to = mean + ss
+        rop = d * lead_time_days + ss
+    else:
+        rop = mean + ss
+        up_to = rop + cycle
+    return Targets(days, mean, sigma, np.asarray(k), ss, cycle, rop, up_to)
