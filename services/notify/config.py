@@ -1,0 +1,303 @@
+"""The `notify:` section of the YAML config: pydantic models, loader with path-precise errors, default."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError
+
+from services.notify.domain.channels import url_scheme
+from services.notify.domain.durations import format_duration, parse_duration
+from services.notify.domain.matchers import Matcher, parse_matcher
+
+Severity = Literal["info", "warning", "critical"]
+Locale = Literal["zh", "en"]
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+Duration = Annotated[timedelta, PlainValidator(parse_duration), PlainSerializer(format_duration)]
+MatcherField = Annotated[
+    Matcher, PlainValidator(lambda v: v if isinstance(v, Matcher) else parse_matcher(v)), PlainSerializer(str)
+]
+
+
+class ConfigError(ValueError):
+    """Every problem found in a config, each as '<path>: <message>'."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid notify config:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_url(url: str) -> str:
+    if not isinstance(url, str) or not url_scheme(url):
+        raise ValueError(f"invalid Apprise URL {url!r} (expected scheme://…, e.g. json://host/path)")
+    return url
+
+
+class Receiver(_Model):
+    name: str = Field(min_length=1)
+    # An empty list is allowed: the alert is still recorded and logged, just sent nowhere.
+    urls: list[Annotated[str, PlainValidator(_check_url)]] = []
+    locale: Locale = "en"
+    send_resolved: bool = True
+    rate_limit: int | None = Field(default=None, gt=0, description="max messages per minute")
+
+
+class Route(_Model):
+    receiver: str | None = None
+    matchers: list[MatcherField] = []
+    continue_: bool = Field(default=False, alias="continue")
+    group_by: list[str] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+    mute_time_intervals: list[str] = []
+    active_time_intervals: list[str] = []
+    escalation: str | None = None
+    routes: list[Route] = []
+
+
+class InhibitRule(_Model):
+    source_matchers: list[MatcherField] = Field(min_length=1)
+    target_matchers: list[MatcherField] = Field(min_length=1)
+    equal: list[str] = []
+
+
+def _minute_of_day(text: Any) -> int:
+    hours, sep, minutes = str(text).partition(":")
+    if sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2:
+        value = int(hours) * 60 + int(minutes)
+        if int(minutes) < 60 and value <= 24 * 60:
+            return value
+    raise ValueError(f"invalid time of day '{text}' (expected HH:MM, 00:00 to 24:00)")
+
+
+def _weekdays(items: Any) -> frozenset[int]:
+    days: set[int] = set()
+    for item in items if isinstance(items, list) else [items]:
+        first, _, last = str(item).lower().partition(":")
+        start, end = _weekday(first), _weekday(last or first)
+        days.update((start + k) % 7 for k in range((end - start) % 7 + 1))
+    return frozenset(days)
+
+
+def _weekday(name: str) -> int:
+    for index, day in enumerate(WEEKDAYS):
+        if name.strip() in (day, day[:3]):
+            return index
+    raise ValueError(f"invalid weekday '{name}' (expected monday … sunday or a range monday:friday)")
+
+
+def _timezone(name: Any) -> str:
+    try:
+        zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone '{name}'") from None
+    return str(name)
+
+
+class TimeRange(_Model):
+    """Local wall-clock range; start > end means it runs past midnight (22:00 → 07:00)."""
+
+    start: Annotated[int, PlainValidator(_minute_of_day)]
+    end: Annotated[int, PlainValidator(_minute_of_day)]
+
+
+class TimeInterval(_Model):
+    name: str = Field(min_length=1)
+    timezone: Annotated[str, PlainValidator(_timezone)] = "UTC"
+    weekdays: Annotated[frozenset[int], PlainValidator(_weekdays)] = frozenset()  # empty: every day
+    times: list[TimeRange] = []  # empty: all day
+
+
+class QuietHours(_Model):
+    time_intervals: list[str] = Field(min_length=1)
+    severities: list[Severity] = ["info", "warning"]
+
+
+class EscalationStep(_Model):
+    after: Duration
+    receivers: list[str] = Field(min_length=1)
+
+
+class EscalationPolicy(_Model):
+    """Steps fire while the alert stays unacknowledged; after the last, the cycle restarts `repeat` times."""
+
+    name: str = Field(min_length=1)
+    steps: list[EscalationStep] = Field(min_length=1)
+    repeat: int = Field(default=0, ge=0)
+    repeat_after: Duration = timedelta(minutes=30)
+
+
+class NotifyConfig(_Model):
+    public_url: str = "http://127.0.0.1:8005"
+    receivers: list[Receiver] = Field(min_length=1)
+    route: Route
+    inhibit_rules: list[InhibitRule] = Field(default_factory=lambda: default_inhibit_rules())
+    time_intervals: list[TimeInterval] = []
+    quiet_hours: QuietHours | None = None
+    escalation_policies: list[EscalationPolicy] = []
+
+    def receiver(self, name: str) -> Receiver:
+        return next(r for r in self.receivers if r.name == name)
+
+    def time_interval(self, name: str) -> TimeInterval:
+        return next(t for t in self.time_intervals if t.name == name)
+
+    def escalation_policy(self, name: str) -> EscalationPolicy:
+        return next(p for p in self.escalation_policies if p.name == name)
+
+
+def default_inhibit_rules() -> list[InhibitRule]:
+    """A late PO for the SKU or a stale feed at the location explains the stockout_risk: send the cause."""
+    return [
+        InhibitRule(source_matchers=["type=po_late"], target_matchers=["type=stockout_risk"], equal=["sku"]),
+        InhibitRule(
+            source_matchers=["type=feed_stale"], target_matchers=["type=stockout_risk"], equal=["location"]
+        ),
+    ]
+
+
+DEFAULT_CONFIG_YAML = """
+notify:
+  receivers:
+    - name: ops
+      urls: []            # recorded and shown in the API; add e.g. "json://host:port/alerts" to send
+      locale: en
+  route:
+    receiver: ops
+    group_by: [location]  # one digest per store
+    group_wait: 10s
+    group_interval: 1m
+    repeat_interval: 4h
+    routes:
+      - matchers: ['type=~"po_late|supplier_unresponsive"']
+        group_by: [supplier_id]   # one digest per supplier
+        routes:
+          - matchers: ["severity=critical"]
+            escalation: critical
+      - matchers: ["severity=critical"]
+        escalation: critical
+  time_intervals:
+    - name: night
+      timezone: UTC
+      times: [{start: "22:00", end: "07:00"}]
+  quiet_hours:
+    time_intervals: [night]
+    severities: [info]
+  escalation_policies:
+    - name: critical
+      steps:
+        - {after: 0s, receivers: [ops]}
+        - {after: 15m, receivers: [ops]}
+      repeat: 1
+"""
+
+
+def default_config() -> NotifyConfig:
+    """The config `replenish up` runs with when REPLENISH_CONFIG is not set."""
+    return parse_config(yaml.safe_load(DEFAULT_CONFIG_YAML))
+
+
+def load_config(path: str | Path | None) -> NotifyConfig:
+    """Read the `notify:` key of a YAML file (other keys ignored); None gives the built-in default."""
+    if path is None:
+        return default_config()
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read config file: {exc.strerror or exc}"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: invalid YAML: {exc}"]) from None
+    return parse_config(document)
+
+
+def parse_config(document: Any) -> NotifyConfig:
+    """Validate a parsed YAML document (the whole file); raise ConfigError listing every problem."""
+    if not isinstance(document, Mapping) or not isinstance(document.get("notify"), Mapping):
+        raise ConfigError(["notify: required (a mapping with receivers and route)"])
+    raw = document["notify"]
+    problems: list[str] = []
+    try:
+        config = NotifyConfig.model_validate(raw)
+    except ValidationError as exc:
+        config = None
+        problems.extend(_describe(error) for error in exc.errors())
+    problems.extend(_reference_problems(raw))
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    path = "notify"
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    message = {"missing": "required", "extra_forbidden": "unknown key"}.get(error["type"], error["msg"])
+    return f"{path}: {message.removeprefix('Value error, ')}"
+
+
+def _names(raw: Mapping[str, Any], key: str) -> list[str]:
+    items = raw.get(key)
+    if not isinstance(items, list):
+        return []
+    return [item["name"] for item in items if isinstance(item, Mapping) and isinstance(item.get("name"), str)]
+
+
+def _reference_problems(raw: Mapping[str, Any]) -> list[str]:
+    """Cross-references pydantic cannot see: names used by routes, quiet hours and policies must exist."""
+    known = {key: _names(raw, key) for key in ("receivers", "time_intervals", "escalation_policies")}
+    problems = [
+        f"notify.{key}: duplicate name '{name}'"
+        for key, names in known.items()
+        for name in sorted({n for n in names if names.count(n) > 1})
+    ]
+    route = raw.get("route")
+    if isinstance(route, Mapping):
+        if not route.get("receiver"):
+            problems.append("notify.route.receiver: required on the root route")
+        if route.get("matchers"):
+            problems.append("notify.route.matchers: the root takes every alert; put matchers on child routes")
+        problems.extend(_route_problems(route, "notify.route", known))
+    quiet = raw.get("quiet_hours")
+    if isinstance(quiet, Mapping):
+        problems.extend(_unknown(quiet.get("time_intervals"), known["time_intervals"],
+                                 "notify.quiet_hours.time_intervals", "time interval"))
+    for p, policy in enumerate(raw.get("escalation_policies") or []):
+        steps = policy.get("steps") if isinstance(policy, Mapping) else None
+        for s, step in enumerate(steps if isinstance(steps, list) else []):
+            if isinstance(step, Mapping):
+                where = f"notify.escalation_policies[{p}].steps[{s}].receivers"
+                problems.extend(_unknown(step.get("receivers"), known["receivers"], where, "receiver"))
+    return problems
+
+
+def _route_problems(route: Mapping[str, Any], path: str, known: dict[str, list[str]]) -> list[str]:
+    problems = _unknown([route.get("receiver")] if route.get("receiver") else [], known["receivers"],
+                        f"{path}.receiver", "receiver")
+    for key in ("mute_time_intervals", "active_time_intervals"):
+        problems += _unknown(route.get(key), known["time_intervals"], f"{path}.{key}", "time interval")
+    if route.get("escalation"):
+        problems += _unknown([route["escalation"]], known["escalation_policies"], f"{path}.escalation",
+                             "escalation policy")
+    children = route.get("routes")
+    for index, child in enumerate(children if isinstance(children, list) else []):
+        if isinstance(child, Mapping):
+            problems += _route_problems(child, f"{path}.routes[{index}]", known)
+    return problems
+
+
+def _unknown(used: Any, known: list[str], path: str, what: str) -> list[str]:
+    if not isinstance(used, list):
+        return []
+    missing = [name for name in used if isinstance(name, str) and name not in known]
+    return [f"{path}: unknown {what} '{name}'" for name in missing]

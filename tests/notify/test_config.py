@@ -1,0 +1,137 @@
+"""Config loading: the CONTRACT §6 minimal file, defaults, inheritance inputs and path-precise errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from services.notify.config import ConfigError, default_config, load_config, parse_config
+from services.notify.domain import alert_labels, is_inhibited, route
+from tests.notify.conftest import alert_event, config_from
+
+CONTRACT_MINIMAL = """\
+notify:
+  receivers:
+    - name: ops-chat
+      urls: ["json://127.0.0.1:9999/alerts"]
+  route:
+    receiver: ops-chat
+    group_wait: 0s
+"""
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        config_from(text)
+    return caught.value.problems
+
+
+def test_contract_minimal_file_validates_as_written(tmp_path):
+    path = tmp_path / "replenish.yaml"
+    path.write_text("kafka: ignored\n" + CONTRACT_MINIMAL)
+    config = load_config(path)
+    assert config.receivers[0].name == "ops-chat"
+    assert config.receivers[0].locale == "en" and config.receivers[0].send_resolved is True
+    assert config.route.group_wait == timedelta(0)
+    match = route(alert_labels(alert_event()), config)[0]
+    assert (match.receiver, match.group_wait, match.group_interval, match.repeat_interval) == (
+        "ops-chat", timedelta(0), timedelta(minutes=5), timedelta(hours=4))
+
+
+def test_missing_path_gives_builtin_default_that_routes_supplier_alerts_per_supplier():
+    config = load_config(None)
+    assert config == default_config()
+    po_late = alert_event("po_late", sku=None, location=None, supplier_id="SUP-1", key="po_late:PO-1")
+    labels = alert_labels(po_late)
+    assert route(labels, config)[0].group_by == ("supplier_id",)
+    assert route(alert_labels(alert_event()), config)[0].group_by == ("location",)
+
+
+def test_default_inhibit_rules_ship_when_key_absent_and_can_be_turned_off():
+    stockout = alert_labels(alert_event())
+    po_late = alert_labels(alert_event("po_late", location="dc-1", key="po_late:PO-9"))
+    shipped = parse_config({"notify": {"receivers": [{"name": "a"}], "route": {"receiver": "a"}}})
+    assert is_inhibited(stockout, [po_late], shipped.inhibit_rules)
+    base = {"receivers": [{"name": "a"}], "route": {"receiver": "a"}}
+    off = parse_config({"notify": {**base, "inhibit_rules": []}})
+    assert not is_inhibited(stockout, [po_late], off.inhibit_rules)
+
+
+def test_invalid_duration_is_reported_with_its_path():
+    problems = _problems("""
+        notify:
+          receivers: [{name: ops, urls: ["json://h/a"]}]
+          route:
+            receiver: ops
+            routes:
+              - matchers: [severity=critical]
+              - matchers: [severity=info]
+                group_wait: 5x
+        """)
+    assert problems == [
+        "notify.route.routes[1].group_wait: invalid duration '5x' (use e.g. '30s', '5m', '4h')"
+    ]
+
+
+def test_every_problem_is_listed_at_once():
+    problems = _problems("""
+        notify:
+          receivers:
+            - {name: ops, urls: ["not a url"], locale: fr, rate_limit: 0}
+            - {name: ops}
+          route:
+            receiver: nobody
+            recevier: typo
+            routes:
+              - {matchers: ["sku=~(unclosed"], escalation: ghost, mute_time_intervals: [lunch]}
+          escalation_policies:
+            - {name: p, steps: [{after: 5m, receivers: [pager]}]}
+        """)
+    expected_paths = [
+        "notify.receivers[0].urls[0]", "notify.receivers[0].locale", "notify.receivers[0].rate_limit",
+        "notify.route.recevier", "notify.route.routes[0].matchers[0]", "notify.receivers",
+        "notify.route.receiver", "notify.route.routes[0].mute_time_intervals",
+        "notify.route.routes[0].escalation",
+        "notify.escalation_policies[0].steps[0].receivers",
+    ]
+    for path in expected_paths:
+        assert any(p.startswith(path + ":") for p in problems), (path, problems)
+    assert "notify.route.recevier: unknown key" in problems
+    assert "notify.receivers: duplicate name 'ops'" in problems
+    assert "notify.route.receiver: unknown receiver 'nobody'" in problems
+
+
+def test_root_route_needs_a_receiver_and_no_matchers():
+    problems = _problems("""
+        notify:
+          receivers: [{name: ops}]
+          route: {matchers: [severity=critical]}
+        """)
+    assert any(p.startswith("notify.route.receiver: required") for p in problems)
+    assert any(p.startswith("notify.route.matchers:") for p in problems)
+
+
+def test_missing_notify_section_and_bad_yaml_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="notify: required"):
+        parse_config({"kafka": "x"})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("notify: [unclosed\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_time_interval_fields_are_validated():
+    problems = _problems("""
+        notify:
+          receivers: [{name: ops}]
+          route: {receiver: ops}
+          time_intervals:
+            - {name: n, timezone: Mars/Base, weekdays: [funday], times: [{start: "25:00", end: "07:00"}]}
+        """)
+    assert "notify.time_intervals[0].timezone: unknown timezone 'Mars/Base'" in problems
+    assert any(p.startswith("notify.time_intervals[0].weekdays: invalid weekday 'funday'") for p in problems)
+    assert any(p.startswith("notify.time_intervals[0].times[0].start: invalid time of day '25:00'")
+               for p in problems)
