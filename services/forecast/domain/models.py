@@ -1,0 +1,177 @@
+"""Cheap forecasting models vectorized across all series at once (rows = series, columns = days).
+
+Every model reads a right-aligned matrix ``y`` (NaN = unknown day: censored, padding or closed to the
+model) plus weekday indices, and returns a (series, horizon) matrix of mean daily demand. Recursions
+skip NaN days: the state carries over, so censored days neither pull the level down nor count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+SES_ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.35, 0.6])
+INTERMITTENT_ALPHA = 0.1
+BURN_IN = 14
+
+
+def _fill(f: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(f), np.maximum(f, 0.0), 0.0)
+
+
+def weekday_profile(y: np.ndarray, wd: np.ndarray, window: int = 364, shrink: float = 4.0) -> np.ndarray:
+    """Multiplicative weekday profile (series, 7), mean 1, shrunk towards flat for sparse weekdays."""
+    y, wd = y[:, -window:], wd[:, -window:]
+    obs = ~np.isnan(y)
+    level = np.nansum(y, axis=1) / np.maximum(obs.sum(axis=1), 1)
+    prof = np.ones((y.shape[0], 7))
+    for d in range(7):
+        m = obs & (wd == d)
+        cnt = m.sum(axis=1)
+        mean_d = np.where(m, y, 0.0).sum(axis=1) / np.maximum(cnt, 1)
+        raw = np.where(level > 0, mean_d / np.where(level > 0, level, 1.0), 1.0)
+        prof[:, d] = (cnt * raw + shrink) / (cnt + shrink)
+    return prof / prof.mean(axis=1, keepdims=True)
+
+
+def ses(x: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NaN-skipping simple exponential smoothing for each alpha: (final levels, one-step SSE), (A, n)."""
+    n_alpha, (n, t_len) = len(alphas), x.shape
+    a = alphas[:, None]
+    level = np.full((n_alpha, n), np.nan)
+    sse = np.zeros((n_alpha, n))
+    seen = np.zeros(n)
+    for t in range(t_len):
+        y = x[:, t]
+        obs = ~np.isnan(y)
+        err = y - level
+        scored = obs & (seen >= BURN_IN)
+        sse += np.where(scored, err * err, 0.0)
+        updated = np.where(np.isnan(level), y, level + a * err)
+        level = np.where(obs, updated, level)
+        seen += obs
+    return level, sse
+
+
+def _horizon_profile(prof: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
+    return np.take_along_axis(prof, wd_h, axis=1)
+
+
+def ses_weekly(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
+    """SES on weekday-adjusted demand, alpha picked per series by in-sample one-step error."""
+    prof = weekday_profile(y, wd)
+    adjusted = y / np.take_along_axis(prof, wd, axis=1)
+    level, sse = ses(adjusted, SES_ALPHAS)
+    best = np.argmin(sse, axis=0)
+    final = level[best, np.arange(y.shape[0])]
+    return _fill(final[:, None] * _horizon_profile(prof, wd_h))
+
+
+def moving_average(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, window: int = 28) -> np.ndarray:
+    """Flat mean of the last ``window`` observed days."""
+    tail = y[:, -window:]
+    seen = (~np.isnan(tail)).sum(axis=1)
+    mean = np.nansum(tail, axis=1) / np.maximum(seen, 1)
+    return _fill(np.repeat(mean[:, None], wd_h.shape[1], axis=1))
+
+
+def weekday_average(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, weeks: int = 4) -> np.ndarray:
+    """Mean of the last ``weeks`` same weekdays (a smoothed seasonal naive)."""
+    tail, wd_tail = y[:, -7 * weeks:], wd[:, -7 * weeks:]
+    out = np.zeros((y.shape[0], 7))
+    for d in range(7):
+        m = (wd_tail == d) & ~np.isnan(tail)
+        out[:, d] = np.where(m, tail, 0.0).sum(axis=1) / np.maximum(m.sum(axis=1), 1)
+    return _fill(_horizon_profile(out, wd_h))
+
+
+def seasonal_naive(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
+    """Last observed value of the same weekday (falls back to the weekday average when unknown)."""
+    last = np.full((y.shape[0], 7), np.nan)
+    for j in range(max(0, y.shape[1] - 7), y.shape[1]):
+        last[np.arange(y.shape[0]), wd[:, j]] = y[:, j]
+    fallback = weekday_average(y, wd, np.tile(np.arange(7), (y.shape[0], 1)))
+    last = np.where(np.isnan(last), fallback, last)
+    return _fill(_horizon_profile(last, wd_h))
+
+
+def croston_sba(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
+    """Croston with the Syntetos-Boylan bias correction (1 − α/2), sizes and intervals smoothed."""
+    a = INTERMITTENT_ALPHA
+    n = y.shape[0]
+    size = np.full(n, np.nan)
+    interval = np.full(n, np.nan)
+    since = np.ones(n)
+    for t in range(y.shape[1]):
+        v = y[:, t]
+        obs = ~np.isnan(v)
+        hit = obs & (np.where(obs, v, 0.0) > 0)
+        size = np.where(hit, np.where(np.isnan(size), v, size + a * (v - size)), size)
+        interval = np.where(hit, np.where(np.isnan(interval), since, interval + a * (since - interval)),
+                            interval)
+        since = np.where(hit, 1.0, np.where(obs, since + 1.0, since))
+    rate = (1 - a / 2) * size / interval
+    return _fill(np.repeat(rate[:, None], wd_h.shape[1], axis=1))
+
+
+def tsb(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
+    """Teunter-Syntetos-Babai: smoothed demand probability times smoothed non-zero size."""
+    a = b = INTERMITTENT_ALPHA
+    n = y.shape[0]
+    prob = np.full(n, np.nan)
+    size = np.full(n, np.nan)
+    for t in range(y.shape[1]):
+        v = y[:, t]
+        obs = ~np.isnan(v)
+        hit = (np.where(obs, v, 0.0) > 0).astype(float)
+        prob = np.where(obs, np.where(np.isnan(prob), hit, prob + a * (hit - prob)), prob)
+        size = np.where(hit > 0, np.where(np.isnan(size), v, size + b * (v - size)), size)
+    rate = prob * np.where(np.isnan(size), 0.0, size)
+    return _fill(np.repeat(rate[:, None], wd_h.shape[1], axis=1))
+
+
+def _aggregate_level(y: np.ndarray, k: int) -> np.ndarray:
+    """SES (α 0.1) level of non-overlapping k-day buckets, as a daily rate; NaN days pro-rated."""
+    m = y.shape[1] // k
+    if m == 0:
+        return np.full(y.shape[0], np.nan)
+    block = y[:, y.shape[1] - m * k:].reshape(y.shape[0], m, k)
+    seen = (~np.isnan(block)).sum(axis=2)
+    # daily rate of each bucket, pro-rated over its known days; an all-unknown bucket stays NaN
+    buckets = np.where(seen > 0, np.nansum(block, axis=2) / np.maximum(seen, 1), np.nan)
+    level, _ = ses(buckets, np.array([INTERMITTENT_ALPHA]))
+    return level[0]
+
+
+def adida(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
+    """ADIDA: SES on buckets as long as the mean inter-demand interval (rounded, 1..28 days)."""
+    hits = (np.where(np.isnan(y), 0.0, y) > 0).sum(axis=1)
+    observed = (~np.isnan(y)).sum(axis=1)
+    k = np.clip(np.rint(observed / np.maximum(hits, 1)), 1, 28).astype(int)
+    rate = np.zeros(y.shape[0])
+    for size in np.unique(k):
+        rows = k == size
+        rate[rows] = _aggregate_level(y[rows], int(size))
+    return _fill(np.repeat(rate[:, None], wd_h.shape[1], axis=1))
+
+
+def imapa(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, levels: int = 7) -> np.ndarray:
+    """IMAPA: mean of the aggregated SES rates over bucket sizes 1..``levels`` days."""
+    stack = np.stack([_aggregate_level(y, k) for k in range(1, levels + 1)])
+    known = (~np.isnan(stack)).sum(axis=0)
+    rates = np.where(known > 0, np.nansum(stack, axis=0) / np.maximum(known, 1), 0.0)
+    return _fill(np.repeat(rates[:, None], wd_h.shape[1], axis=1))
+
+
+Model = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+MODELS: dict[str, Model] = {
+    "ses_weekly": ses_weekly,
+    "weekday_avg": weekday_average,
+    "seasonal_naive": seasonal_naive,
+    "moving_avg": moving_average,
+    "croston_sba": croston_sba,
+    "tsb": tsb,
+    "adida": adida,
+    "imapa": imapa,
+}
