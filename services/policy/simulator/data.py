@@ -41,9 +41,13 @@ def _sku_name(column: str) -> str:
 
 
 def read_wide_csv(path: Path) -> DemandTable:
-    """Parse the file; a PROMO_<x> column flags promotions of the SKU column QTY_<x> (or <x>)."""
+    """Read the file; see parse_wide_rows."""
     with Path(path).open(newline="") as handle:
-        rows = list(csv.reader(handle))
+        return parse_wide_rows(list(csv.reader(handle)))
+
+
+def parse_wide_rows(rows: list[list[str]]) -> DemandTable:
+    """Parse rows; a PROMO_<x> column flags promotions of the SKU column QTY_<x> (or <x>)."""
     header, body = rows[0], [r for r in rows[1:] if r]
     date_col = next(i for i, h in enumerate(header) if h.strip().upper() == "DATE")
     qty_cols = [i for i, h in enumerate(header) if i != date_col and not h.startswith(PROMO_PREFIX)]

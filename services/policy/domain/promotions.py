@@ -1,0 +1,37 @@
+"""Promotions raise expected demand on their days, so targets rise as soon as a promotion enters the
+protection window, i.e. ahead of its start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import numpy as np
+
+from .model import DemandView
+
+DEFAULT_UPLIFT = 1.5
+
+
+@dataclass(frozen=True)
+class Promotion:
+    start: date
+    end: date
+    expected_uplift: float | None = None  # multiplier on baseline demand, e.g. 1.8
+
+
+def with_promotions(demand: DemandView, promotions: list[Promotion], as_of: date, days: int,
+                    learned_uplift: float | None = None) -> DemandView:
+    """Demand view whose horizon covers `days` with promotion days multiplied by their uplift."""
+    base = demand.horizon_means if demand.horizon_means is not None else np.array([])
+    path = np.concatenate([base[:days], np.full(max(days - len(base), 0), demand.daily_mean)]).astype(float)
+    touched = False
+    for promo in promotions:
+        uplift = promo.expected_uplift or learned_uplift or DEFAULT_UPLIFT
+        for offset in range(days):
+            if promo.start <= as_of + timedelta(days=offset) <= promo.end:
+                path[offset] *= uplift
+                touched = True
+    if not touched:
+        return demand
+    return replace(demand, horizon_means=path, source=f"{demand.source}+promotion")
