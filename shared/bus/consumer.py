@@ -1,0 +1,173 @@
+"""The consumer loop: inbox-deduped handlers, offsets committed after the database, retry, then DLQ."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from shared.db.uow import UnitOfWork
+from shared.events.envelope import Envelope
+from shared.events.topics import dlq
+from shared.observability.metrics import CONSUMER_LAG, DLQ, EVENT_LATENCY, EVENTS
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+Decoder = Callable[[ConsumerRecord], Envelope]
+
+
+class PoisonMessage(Exception):
+    """Raised by a decoder or handler for input that no retry can fix: straight to the DLQ."""
+
+
+def decode_envelope(record: ConsumerRecord) -> Envelope:
+    try:
+        return Envelope.from_bytes(record.value)
+    except Exception as exc:
+        raise PoisonMessage(f"not a CloudEvents envelope: {str(exc)[:300]}") from exc
+
+
+@dataclass
+class Progress:
+    """Per-partition bookkeeping behind /v1/watermark and the lag metric."""
+
+    group: str
+    event_time: dict[tuple[str, int], datetime] = field(default_factory=dict)
+    lag: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def watermark(self) -> datetime | None:
+        """Latest event time fully processed; a lagging partition holds it back, an idle caught-up one does not."""
+        behind = [self.event_time[tp] for tp, lag in self.lag.items() if lag > 0 and tp in self.event_time]
+        if behind:
+            return min(behind)
+        return max(self.event_time.values(), default=None)
+
+    def lag_by_topic(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for (topic, _), lag in self.lag.items():
+            out[topic] = out.get(topic, 0) + max(lag, 0)
+        return out
+
+
+class ConsumerLoop:
+    """One consumer group member: handle a batch in one transaction, commit offsets after it."""
+
+    def __init__(self, *, name: str, topics: list[str], handler: Handler, settings: ServiceSettings,
+                 uow_factory: Callable[[], UnitOfWork], producer: AIOKafkaProducer,
+                 decoder: Decoder = decode_envelope, group_id: str | None = None, batch_size: int = 500) -> None:
+        self.name, self.topics, self.handler, self.settings = name, topics, handler, settings
+        self.uow_factory, self.producer, self.decoder = uow_factory, producer, decoder
+        self.group_id = group_id or f"replenish.{name}"
+        self.batch_size = batch_size
+        self.progress = Progress(self.group_id)
+        self.started = asyncio.Event()
+
+    def _consumer(self) -> AIOKafkaConsumer:
+        s = self.settings
+        return AIOKafkaConsumer(
+            *self.topics, bootstrap_servers=s.kafka_bootstrap_servers, group_id=self.group_id,
+            client_id=f"{self.group_id}", enable_auto_commit=False, auto_offset_reset="earliest",
+            session_timeout_ms=s.kafka_session_timeout_ms, heartbeat_interval_ms=s.kafka_heartbeat_ms,
+            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms, max_poll_records=self.batch_size,
+            max_partition_fetch_bytes=8 * 1024 * 1024)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = self._consumer()
+        await consumer.start()
+        self.started.set()
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+                for tp, records in batches.items():
+                    await self._handle_batch(records)
+                    await consumer.commit({tp: records[-1].offset + 1})
+                await self._record_lag(consumer)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        # highwater() comes from fetch replies, which BROKER.md found right where end_offsets() is not.
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            with contextlib.suppress(Exception):
+                lag = max(high - await consumer.position(tp), 0)
+                self.progress.lag[(tp.topic, tp.partition)] = lag
+                CONSUMER_LAG.labels(tp.topic, str(tp.partition), self.group_id).set(lag)
+
+    async def _handle_batch(self, records: list[ConsumerRecord]) -> None:
+        decoded: list[tuple[ConsumerRecord, Envelope]] = []
+        for record in records:
+            try:
+                decoded.append((record, self.decoder(record)))
+            except PoisonMessage as exc:
+                await self._dead_letter(record, str(exc))
+        if not decoded:
+            return
+        try:
+            async with self.uow_factory() as uow:
+                for _, env in decoded:
+                    await self._apply(uow, env)
+        except Exception:
+            # Something in the batch failed: replay one by one so only the culprit is retried and dead-lettered.
+            for record, env in decoded:
+                await self._handle_one(record, env)
+            return
+        self._done(decoded)
+
+    async def _apply(self, uow: UnitOfWork, env: Envelope) -> None:
+        if await uow.mark_processed(self.name, env.id):
+            await self.handler(uow, env)
+        else:
+            EVENTS.labels(self.settings.service, "duplicate").inc()
+
+    async def _handle_one(self, record: ConsumerRecord, env: Envelope) -> None:
+        delay, attempts = 0.1, self.settings.consumer_max_retries
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.uow_factory() as uow:
+                    await self._apply(uow, env)
+                self._done([(record, env)])
+                return
+            except PoisonMessage as exc:
+                await self._dead_letter(record, str(exc))
+                return
+            except Exception as exc:
+                log.warning("handler %s failed on %s (attempt %d/%d): %s", self.name, env.id, attempt, attempts, exc)
+                if attempt == attempts:
+                    await self._dead_letter(record, f"{type(exc).__name__}: {str(exc)[:500]}")
+                    return
+                await asyncio.sleep(delay)
+                delay *= 4
+
+    def _done(self, handled: list[tuple[ConsumerRecord, Envelope]]) -> None:
+        now = time.time()
+        for record, env in handled:
+            tp = (record.topic, record.partition)
+            if tp not in self.progress.event_time or env.time > self.progress.event_time[tp]:
+                self.progress.event_time[tp] = env.time
+            EVENT_LATENCY.labels(record.topic, self.group_id).observe(max(now - record.timestamp / 1000, 0))
+        EVENTS.labels(self.settings.service, "processed").inc(len(handled))
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        headers = [("x-replenish-reason", reason.encode()[:1000]), ("x-replenish-consumer", self.name.encode()),
+                   ("x-original-topic", record.topic.encode()),
+                   ("x-original-partition", str(record.partition).encode()),
+                   ("x-original-offset", str(record.offset).encode())]
+        await self.producer.send_and_wait(dlq(record.topic), value=record.value, key=record.key, headers=headers)
+        DLQ.labels(record.topic).inc()
+        EVENTS.labels(self.settings.service, "dead_lettered").inc()
+        log.error("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+
+
+def topic_partition(topic: str, partition: int) -> TopicPartition:
+    return TopicPartition(topic, partition)

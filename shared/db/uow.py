@@ -1,0 +1,69 @@
+"""Unit of work: one transaction holding the state change, its outgoing events and the inbox mark."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.events.envelope import Envelope, make_envelope
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction; leaving it commits (or rolls back on error)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker, outbox: Table, inbox: Table, *,
+                 source: str, on_commit: Callable[[], None] | None = None) -> None:
+        self._sessionmaker, self._outbox, self._inbox = sessionmaker, outbox, inbox
+        self.source, self._on_commit = source, on_commit
+        self.session: AsyncSession | None = None
+        self._published = 0
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessionmaker()
+        await self.session.begin()
+        self._published = 0
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        assert self.session is not None
+        try:
+            if exc_type is None:
+                await self.session.commit()
+                if self._published and self._on_commit:
+                    self._on_commit()
+            else:
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+            self.session = None
+
+    async def mark_processed(self, consumer: str, event_id: str) -> bool:
+        """Record the event as processed; False when it already was (a redelivery)."""
+        stmt = (pg_insert(self._inbox).values(consumer=consumer, event_id=event_id)
+                .on_conflict_do_nothing().returning(self._inbox.c.event_id))
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def publish(self, topic: str, *, key: str | None, type: str, time: datetime, data: dict[str, Any],
+                      id: str | None = None, headers: dict[str, str] | None = None) -> Envelope:
+        """Queue an event in the outbox; the relay sends it after this transaction commits."""
+        env = make_envelope(source=self.source, type=type, time=time, data=data, subject=key, id=id)
+        await self.session.execute(insert(self._outbox).values(
+            topic=topic, key=key, payload=env.to_bytes(), headers=headers))
+        self._published += 1
+        return env
+
+    async def publish_many(self, rows: list[dict[str, Any]]) -> None:
+        """Bulk form of publish: rows of {topic, key, payload(bytes), headers}."""
+        if rows:
+            await self.session.execute(insert(self._outbox), rows)
+            self._published += len(rows)
+
+
+def wake_event() -> tuple[asyncio.Event, Callable[[], None]]:
+    event = asyncio.Event()
+    return event, event.set

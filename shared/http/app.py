@@ -1,0 +1,97 @@
+"""The FastAPI app every service is built on: lifespan, errors, health, metrics, watermark, tokens."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from shared.auth.principals import ROLES
+from shared.http.deps import Admin, Reader
+from shared.http.errors import ApiError, install_error_handlers
+from shared.observability.logging import configure_logging
+from shared.service import ServiceRuntime
+
+WatermarkFn = Callable[[ServiceRuntime], dict]
+
+
+class TokenRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: str
+    supplier_id: str | None = None
+
+
+def ops_router(watermark: WatermarkFn | None) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz", tags=["ops"])
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @router.get("/readyz", tags=["ops"])
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await request.app.state.runtime.ready()
+        return JSONResponse({"ready": all(checks.values()), "checks": checks},
+                            status_code=200 if all(checks.values()) else 503)
+
+    @router.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/v1/watermark", tags=["ops"])
+    async def get_watermark(request: Request, _: Reader) -> dict:
+        runtime: ServiceRuntime = request.app.state.runtime
+        body = watermark(runtime) if watermark else {}
+        if "event_time" not in body:
+            marks = [m for m in (loop.progress.watermark() for loop in runtime.loops) if m]
+            body["event_time"] = min(marks).isoformat() if marks else None
+        body.setdefault("consumer_lag", runtime.consumer_lag())
+        body.setdefault("outbox_backlog", runtime.relay.backlog if runtime.relay else None)
+        return body
+
+    @router.post("/v1/tokens", status_code=201, tags=["auth"])
+    async def issue_token(body: TokenRequest, request: Request, _: Admin) -> dict:
+        if body.role not in ROLES:
+            raise ApiError(422, f"role must be one of {', '.join(ROLES)}")
+        if body.role == "supplier" and not body.supplier_id:
+            raise ApiError(422, "a supplier token needs supplier_id")
+        token, key_id = await request.app.state.tokens.issue(name=body.name, role=body.role,
+                                                             supplier_id=body.supplier_id)
+        return {"token": token, "key_id": key_id, "name": body.name, "role": body.role}
+
+    @router.delete("/v1/tokens/{key_id}", status_code=204, tags=["auth"])
+    async def revoke_token(key_id: str, request: Request, _: Admin) -> Response:
+        if not await request.app.state.tokens.revoke(key_id):
+            raise ApiError(404, "no such active token")
+        return Response(status_code=204)
+
+    return router
+
+
+def build_app(runtime: ServiceRuntime, *, title: str, routers: Sequence[APIRouter],
+              watermark: WatermarkFn | None = None, on_start: Callable | None = None) -> FastAPI:
+    settings = runtime.settings
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        configure_logging(settings.service, settings.log_level)
+        if settings.auto_migrate:
+            from shared.db.migrate import upgrade_async
+            await upgrade_async(settings.database_url, ["auth", settings.service])
+        if on_start:
+            await on_start(runtime)
+        await runtime.start()
+        yield
+        await runtime.stop()
+
+    app = FastAPI(title=title, version="1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.tokens = runtime.tokens
+    install_error_handlers(app)
+    app.include_router(ops_router(watermark))
+    for router in routers:
+        app.include_router(router)
+    return app

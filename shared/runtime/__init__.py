@@ -1,0 +1,1 @@
+"""The embedded runtime: bundled broker, embedded PostgreSQL and the `replenish up` supervisor."""

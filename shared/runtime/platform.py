@@ -1,0 +1,151 @@
+"""`replenish up`: the supervisor that starts broker, database and the five services, and stops them all."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.bus.admin import ensure_topics
+from shared.db.migrate import upgrade
+from shared.runtime import bootstrap
+from shared.runtime.broker import BundledBroker
+from shared.runtime.ports import port_or_free
+from shared.runtime.postgres import EmbeddedPostgres
+from shared.settings import DEFAULT_PORTS, SERVICES
+
+log = logging.getLogger(__name__)
+
+# Local defaults that keep latency low on the bundled broker (BROKER.md): quick group joins, short fetch waits.
+LOCAL_ENV = {"REPLENISH_KAFKA_SESSION_TIMEOUT_MS": "6000", "REPLENISH_KAFKA_HEARTBEAT_MS": "1000",
+             "REPLENISH_KAFKA_FETCH_MAX_WAIT_MS": "10", "REPLENISH_KAFKA_LINGER_MS": "2"}
+
+
+@dataclass
+class Platform:
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    partitions: int = 4
+    broker: BundledBroker | None = None
+    postgres: EmbeddedPostgres | None = None
+    kafka: str = ""
+    database_url: str = ""
+    services: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.data_dir.resolve()
+        self.logs = self.data_dir / "logs"
+
+    def start(self, ready_timeout: float = 120) -> dict:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(exist_ok=True)
+        (self.data_dir / "endpoints.json").unlink(missing_ok=True)
+        fresh_broker = self._start_infrastructure()
+        upgrade(self.database_url)
+        asyncio.run(ensure_topics(self.kafka, self.partitions))
+        self.tokens = bootstrap.load_or_create_tokens(self.data_dir / "tokens.json")
+        asyncio.run(bootstrap.register_tokens(self.database_url, self.tokens))
+        if fresh_broker:
+            counts = asyncio.run(bootstrap.republish_unconfirmed(self.database_url))
+            log.info("outbox rows queued again for the fresh broker: %s", counts)
+        for service in SERVICES:
+            self._start_service(service)
+        self._wait_ready(ready_timeout)
+        endpoints = {"kafka": self.kafka, "database": self.database_url, "services": self.services,
+                     "tokens": self.tokens, "data_dir": str(self.data_dir)}
+        path = self.data_dir / "endpoints.json"
+        path.with_suffix(".tmp").write_text(json.dumps(endpoints, indent=2))
+        path.with_suffix(".tmp").rename(path)
+        return endpoints
+
+    def _start_infrastructure(self) -> bool:
+        self.kafka = self.env.get("KAFKA_BOOTSTRAP_SERVERS", "")
+        fresh = False
+        if not self.kafka:
+            self.broker = BundledBroker(self.logs / "broker.log", port=port_or_free(9092))
+            self.kafka = self.broker.start()
+            fresh = True
+        self.database_url = self.env.get("DATABASE_URL", "")
+        if not self.database_url:
+            self.postgres = EmbeddedPostgres(self.data_dir / "pg")
+            self.database_url = self.postgres.start()
+        return fresh
+
+    def _start_service(self, service: str) -> None:
+        port = port_or_free(int(self.env.get(f"REPLENISH_{service.upper()}_PORT", DEFAULT_PORTS[service])))
+        env = {**LOCAL_ENV, **self.env, "KAFKA_BOOTSTRAP_SERVERS": self.kafka, "DATABASE_URL": self.database_url,
+               "REPLENISH_PORT": str(port), "REPLENISH_SERVICE": service,
+               "REPLENISH_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+        with open(self.logs / f"{service}.log", "ab") as out:
+            self.procs[service] = subprocess.Popen(
+                [sys.executable, "-m", "replenish.cli", "serve", service], env=env, stdout=out,
+                stderr=subprocess.STDOUT, cwd=self.env.get("REPLENISH_CWD") or None)
+        self.services[service] = f"http://127.0.0.1:{port}"
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(self.services)
+        with httpx.Client(timeout=2) as client:
+            while pending and time.monotonic() < deadline:
+                for service in list(pending):
+                    if self.procs[service].poll() is not None:
+                        raise RuntimeError(f"{service} exited; see {self.logs / (service + '.log')}")
+                    with contextlib.suppress(httpx.HTTPError):
+                        if client.get(f"{self.services[service]}/readyz").status_code == 200:
+                            pending.discard(service)
+                time.sleep(0.2)
+        if pending:
+            raise RuntimeError(f"not ready within {timeout:.0f} s: {sorted(pending)}")
+
+    def drained(self, timeout: float = 20) -> bool:
+        """Wait until no consumer lags and no outbox holds unpublished rows (twice in a row)."""
+        deadline, quiet = time.monotonic() + timeout, 0
+        admin = self.tokens.get("admin", "")
+        with httpx.Client(timeout=2, headers={"Authorization": f"Bearer {admin}"}) as client:
+            while time.monotonic() < deadline:
+                try:
+                    marks = [client.get(f"{url}/v1/watermark").json() for url in self.services.values()]
+                    idle = all(sum((m.get("consumer_lag") or {}).values()) == 0 and not m.get("outbox_backlog")
+                               for m in marks)
+                except (httpx.HTTPError, ValueError, AttributeError):
+                    idle = False
+                quiet = quiet + 1 if idle else 0
+                if quiet >= 2:
+                    return True
+                time.sleep(0.5)
+        return False
+
+    def stop(self, grace: float = 20) -> None:
+        """Drain (bounded), stop the services, then broker and database; nothing is left behind."""
+        clean = False
+        if self.procs and all(p.poll() is None for p in self.procs.values()):
+            clean = self.drained(grace)
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if clean and self.broker:
+            with contextlib.suppress(Exception):
+                asyncio.run(bootstrap.mark_drained(self.database_url))
+        if self.broker:
+            self.broker.stop()
+        if self.postgres:
+            self.postgres.stop()
+        (self.data_dir / "endpoints.json").unlink(missing_ok=True)

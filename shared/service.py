@@ -1,0 +1,136 @@
+"""What every service process runs besides its routes: engine, producer, outbox relay, consumers, timers."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import MetaData, Table
+
+from shared.auth.store import TokenStore
+from shared.bus.consumer import ConsumerLoop, Decoder, Handler, decode_envelope
+from shared.bus.producer import make_producer
+from shared.db.engine import database_ready, make_engine, make_sessionmaker
+from shared.db.outbox import OutboxRelay
+from shared.db.uow import UnitOfWork
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+Task = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class ConsumerSpec:
+    name: str
+    topics: list[str]
+    handler: Handler
+    decoder: Decoder = decode_envelope
+    batch_size: int = 500
+
+
+@dataclass
+class ServiceRuntime:
+    """Owns the connections of one service process; built in the app's lifespan, never at import time."""
+
+    settings: ServiceSettings
+    metadata: MetaData
+    consumers: list[ConsumerSpec] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        schema = self.metadata.schema
+        self.outbox: Table = self.metadata.tables[f"{schema}.outbox"]
+        self.inbox: Table = self.metadata.tables[f"{schema}.inbox"]
+        self.engine = make_engine(self.settings.database_url, pool_size=self.settings.db_pool_size)
+        self.sessionmaker = make_sessionmaker(self.engine)
+        self.tokens = TokenStore(self.engine, admin_token=self.settings.admin_token,
+                                 cache_s=self.settings.token_cache_seconds)
+        self.producer: AIOKafkaProducer | None = None
+        self.wake = asyncio.Event()
+        self.stop_event = asyncio.Event()
+        self.loops: list[ConsumerLoop] = []
+        self.relay: OutboxRelay | None = None
+        self._running: list[asyncio.Task] = []
+        self.broker_ok = False
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessionmaker, self.outbox, self.inbox, source=f"replenish/{self.settings.service}",
+                          on_commit=self.wake.set)
+
+    async def start(self) -> None:
+        self.producer = make_producer(self.settings)
+        await _retry(self.producer.start, "producer")
+        self.broker_ok = True
+        self.relay = OutboxRelay(self.engine, self.outbox, self.producer, wake=self.wake,
+                                 service=self.settings.service)
+        self._spawn(lambda: self.relay.run(self.stop_event), "outbox-relay")
+        for spec in self.consumers:
+            loop = ConsumerLoop(name=f"{self.settings.service}.{spec.name}", topics=spec.topics,
+                                handler=spec.handler, settings=self.settings, uow_factory=self.uow,
+                                producer=self.producer, decoder=spec.decoder, batch_size=spec.batch_size)
+            self.loops.append(loop)
+            self._spawn(lambda loop=loop: loop.run(self.stop_event), loop.name)
+        for task in self.tasks:
+            self._spawn(lambda task=task: task(self, self.stop_event), getattr(task, "__name__", "task"))
+
+    def _spawn(self, factory: Callable[[], Awaitable[None]], name: str) -> None:
+        """Run a loop until stop; a crash is logged and the loop rebuilt, so one bad moment stops nothing."""
+
+        async def guarded() -> None:
+            while not self.stop_event.is_set():
+                try:
+                    await factory()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("%s crashed; restarting in 1 s", name)
+                    await asyncio.sleep(1)
+
+        self._running.append(asyncio.create_task(guarded(), name=name))
+
+    async def stop(self, grace_s: float = 20.0) -> None:
+        """Stop taking new work, let loops finish their batch (bounded), then close connections."""
+        self.stop_event.set()
+        if self._running:
+            _, pending = await asyncio.wait(self._running, timeout=grace_s)
+            for task in pending:
+                task.cancel()
+        if self.producer:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+        await self.engine.dispose()
+
+    async def ready(self) -> dict[str, bool]:
+        return {"database": await database_ready(self.engine), "broker": await self._broker_ready()}
+
+    async def _broker_ready(self) -> bool:
+        if self.producer is None:
+            return False
+        try:
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 2)
+            return True
+        except Exception:
+            return False
+
+    def consumer_lag(self) -> dict[str, int]:
+        lag: dict[str, int] = {}
+        for loop in self.loops:
+            for topic, n in loop.progress.lag_by_topic().items():
+                lag[topic] = lag.get(topic, 0) + n
+        return lag
+
+
+async def _retry(start: Callable[[], Awaitable[None]], what: str, attempts: int = 60) -> None:
+    for attempt in range(attempts):
+        try:
+            await start()
+            return
+        except Exception as exc:
+            if attempt == attempts - 1:
+                raise
+            log.info("%s not ready (%s); retrying", what, exc)
+            await asyncio.sleep(0.5)
