@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from services.orders.domain import (
@@ -47,7 +49,6 @@ def test_small_po_is_auto_approved_by_the_system():
 
 
 def test_requires_approval_forces_one_approver_on_a_small_po():
-    from dataclasses import replace
     po, entry = submit(replace(po_worth(1), requires_approval=True), RULES, T0)
     assert po.status == "pending_approval" and "requires approval" in entry.reason
 
@@ -77,7 +78,6 @@ def test_manual_approve_from_proposed_ends_consolidation():
 
 
 def test_approve_after_sending_is_illegal():
-    from dataclasses import replace
     with pytest.raises(IllegalTransition):
         approve(replace(po_worth(1), status="sent"), "alice", T0, RULES)
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.orders.domain import BreakerConfig, CircuitBreaker, allow, record_failure, record_success, retry_after
+from services.orders.domain import (
+    BreakerConfig,
+    CircuitBreaker,
+    allow,
+    record_failure,
+    record_success,
+    retry_after,
+)
 
 from .builders import T0
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 
-from services.orders.domain import ValidationError, add_reorder, order_quantity, po_id_for, window_closed
+from services.orders.domain import (
+    Reorder,
+    ValidationError,
+    add_reorder,
+    order_quantity,
+    po_id_for,
+    window_closed,
+)
 from services.orders.domain.model import PROPOSED
 
 from .builders import T0, item, later, reorder, with_status
@@ -60,7 +68,6 @@ def test_repeated_reorder_never_adds_a_second_line():
 
 def test_redelivered_reorder_after_window_closed_is_still_recognised():
     po, _ = add_reorder(None, reorder(rid="r-1"), item(), T0)
-    from dataclasses import replace
     closed = replace(po, status="approved")
     same, added = add_reorder(closed, reorder(rid="r-1"), item(), later(days=1))
     assert not added and same is closed
@@ -119,7 +126,6 @@ def test_window_is_closed_once_the_po_left_proposed():
 
 
 def test_transfer_reorder_is_filled_by_the_source_location():
-    from services.orders.domain import Reorder
     r = Reorder(reorder_id="t-1", kind="transfer", sku="SKU-1", location="store-1", from_location="dc-1",
                 quantity=5, need_by=date(2026, 11, 4), decided_at=T0)
     po, _ = add_reorder(None, r, None, T0)
@@ -132,7 +138,6 @@ def test_purchase_without_supplier_is_a_validation_error():
 
 
 def test_reorder_from_event_payload_parses_dates():
-    from services.orders.domain import Reorder
     r = Reorder.from_mapping({"reorder_id": "x", "kind": "purchase", "sku": "S", "location": "L",
                               "supplier_id": "SUP-1", "quantity": 3, "need_by": "2026-11-09",
                               "decided_at": "2026-11-02T09:00:00+00:00", "requires_approval": False,

@@ -67,7 +67,8 @@ def test_push_body_is_byte_identical_across_retries_and_parses():
     assert body["total"] == 90.0 and body["expected_date"] == "2026-11-09"
 
 
-@pytest.mark.parametrize(("attempt", "ceiling"), [(0, 1.0), (1, 2.0), (2, 4.0), (5, 32.0), (6, 60.0), (9, 60.0)])
+@pytest.mark.parametrize(("attempt", "ceiling"), [
+    (0, 1.0), (1, 2.0), (2, 4.0), (5, 32.0), (6, 60.0), (9, 60.0)])
 def test_backoff_stays_within_full_jitter_bounds(attempt, ceiling):
     policy = RetryPolicy(base_s=1.0, cap_s=60.0, max_attempts=10)
     rng = random.Random(7)

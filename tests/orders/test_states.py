@@ -86,5 +86,6 @@ def test_receive_all_stamps_received_at():
 
 def test_audit_entry_serialises_all_six_fields():
     _, entry = transition(with_status("pending_approval"), "reject", "carol", T0, "too dear")
-    assert entry.to_dict() == {"at": "2026-11-02T09:00:00+00:00", "actor": "carol", "action": "reject",
-                               "from_status": "pending_approval", "to_status": "rejected", "reason": "too dear"}
+    assert entry.to_dict() == {
+        "at": "2026-11-02T09:00:00+00:00", "actor": "carol", "action": "reject",
+        "from_status": "pending_approval", "to_status": "rejected", "reason": "too dear"}
