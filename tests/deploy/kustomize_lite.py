@@ -25,7 +25,7 @@ def build(directory: Path) -> list[dict]:
     kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
     unsupported = set(kustomization) - SUPPORTED_FIELDS
     if unsupported:
-        raise ValueError(f"{directory}: kustomization fields outside the supported subset: {sorted(unsupported)}")
+        raise ValueError(f"{directory}: kustomization fields outside the subset: {sorted(unsupported)}")
     documents: list[dict] = []
     for entry in kustomization.get("resources", []):
         path = directory / entry
@@ -40,7 +40,7 @@ def build(directory: Path) -> list[dict]:
 
 
 def is_builtin(document: dict) -> bool:
-    """Built-in kinds have list merge keys; custom resources (e.g. Strimzi's) have none, lists are replaced."""
+    """Built-in kinds have list merge keys; custom resources (Strimzi's) have none: their lists replace."""
     api_version = document.get("apiVersion", "")
     group = api_version.split("/")[0] if "/" in api_version else ""
     return "." not in group or group.endswith(".k8s.io")
@@ -66,9 +66,9 @@ def apply_patch(documents: list[dict], patch: dict, target: dict | None) -> list
 
 def targeted(document: dict, patch: dict, target: dict | None) -> bool:
     if target is None:
-        same_namespace = patch["metadata"].get("namespace") in (None, document["metadata"].get("namespace"))
-        return (document["kind"] == patch["kind"] and document["metadata"]["name"] == patch["metadata"]["name"]
-                and same_namespace)
+        wanted, found = patch["metadata"], document["metadata"]
+        same_namespace = wanted.get("namespace") in (None, found.get("namespace"))
+        return document["kind"] == patch["kind"] and found["name"] == wanted["name"] and same_namespace
     if "kind" in target and document["kind"] != target["kind"]:
         return False
     if "name" in target and document["metadata"]["name"] != target["name"]:

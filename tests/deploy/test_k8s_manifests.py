@@ -148,8 +148,8 @@ def test_migration_job_runs_replenish_migrate_once_as_non_root(rendered, variant
 
 def test_overlays_pin_their_images(rendered):
     def images(variant):
-        return {c["image"] for d in find(rendered[variant], "Deployment") if d["metadata"]["name"] in SERVICE_PORTS
-                for c in d["spec"]["template"]["spec"]["containers"]}
+        deployments = [one(rendered[variant], "Deployment", service) for service in SERVICE_PORTS]
+        return {c["image"] for d in deployments for c in d["spec"]["template"]["spec"]["containers"]}
     assert images("dev") == {"replenish:dev"}
     assert images("prod") == {"ghcr.io/your-org/replenish:0.1.0"}
 

@@ -27,7 +27,7 @@ def identity(document: dict) -> tuple[str, str, str]:
 def test_renderer_matches_real_kustomize(overlay):
     command = kustomize_command()
     if command is None:
-        pytest.skip("neither kustomize nor kubectl is installed: rendered with tests/deploy/kustomize_lite only")
+        pytest.skip("neither kustomize nor kubectl installed: overlays rendered by kustomize_lite only")
     result = subprocess.run([*command, str(K8S / "overlays" / overlay)], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
