@@ -8,7 +8,7 @@ import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, PlainValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
 MAX_CODE_LENGTH = 200
@@ -193,8 +193,10 @@ Positive = Annotated[float, _rule(_positive, float)]
 NonNegative = Annotated[float, _rule(_non_negative, float)]
 Fraction = Annotated[float, _rule(_fraction, float)]
 Flag = Annotated[bool, _rule(_flag, bool)]
-Instant = Annotated[datetime, _rule(_instant)]
-DayOrInstant = Annotated[date | datetime, _rule(_day_or_instant)]
+# An explicit ISO serializer: pydantic's own datetime serializer misreads plain-validated values.
+_ISO = PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json")
+Instant = Annotated[datetime, _rule(_instant), _ISO]
+DayOrInstant = Annotated[date | datetime, _rule(_day_or_instant), _ISO]
 TimeZone = Annotated[str, _rule(_timezone)]
 Country = Annotated[str, _rule(_country)]
 Email = Annotated[str, _rule(_email)]
