@@ -90,3 +90,14 @@ def test_reschedule_moves_expected_date_or_the_promise():
     promised, _ = acknowledge(sent(), "2026-11-08", None, "SUP-1", later(hours=1))
     moved, _ = reschedule(promised, date(2026, 11, 15), "buyer-1", later(days=1))
     assert moved.promised_date == date(2026, 11, 15) and moved.due_date == date(2026, 11, 15)
+
+
+def test_changes_after_sending_get_a_new_push_revision():
+    po = sent()
+    assert po.send_revision == 1
+    moved, _ = reschedule(po, date(2026, 11, 12), "buyer-1", later(days=1))
+    assert moved.send_revision == 2
+    gone, _ = cancel(moved, "buyer-1", later(days=2))
+    assert gone.send_revision == 3
+    unsent, _ = cancel(proposed(), "buyer-1", later(days=1))
+    assert unsent.send_revision == 1

@@ -78,6 +78,8 @@ def _grow_reason(reason: str, reorders_before: int) -> str:
 def add_reorder(po: PurchaseOrder | None, reorder: Reorder, supplier_item: SupplierItem | None,
                 now: datetime) -> tuple[PurchaseOrder, bool]:
     """Put `reorder` on the supplier's open PO (or open one). `added` is False for a repeat."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
     if po is None:
         return _open(reorder, supplier_item, now), True
     if reorder.reorder_id in po.reorder_ids:

@@ -18,7 +18,7 @@ from .model import (
     ValidationError,
     number,
 )
-from .states import check, transition
+from .states import transition
 
 OVER_RECEIPT = "over_receipt"
 UNMATCHED_LINE = "unmatched_line"
@@ -89,16 +89,23 @@ def apply_receipt(po: PurchaseOrder, sku: str, location: str, quantity: float, a
 def cancel(po: PurchaseOrder, actor: str, now: datetime,
            reason: str = "") -> tuple[PurchaseOrder, AuditEntry]:
     """Close what is still open; quantities already received stay on their lines."""
-    return transition(po, "cancel", actor, now, reason)
+    po_after, entry = transition(po, "cancel", actor, now, reason)
+    return _revised(po, po_after), entry
+
+
+def _revised(before: PurchaseOrder, after: PurchaseOrder) -> PurchaseOrder:
+    """A change the supplier already holding the PO must hear about gets a new push revision (and key)."""
+    if before.status in WITH_SUPPLIER:
+        return replace(after, send_revision=before.send_revision + 1)
+    return after
 
 
 def reschedule(po: PurchaseOrder, new_date: date, actor: str, now: datetime,
                reason: str = "") -> tuple[PurchaseOrder, AuditEntry]:
     """Move the date the goods are owed. Once a supplier has promised, the new date is the new promise."""
-    check(po, "reschedule")
-    old = po.due_date
-    po, entry = transition(po, "reschedule", actor, now,
-                           f"{old} -> {new_date}" + (f"; {reason}" if reason else ""))
-    if po.promised_date is not None:
-        return replace(po, promised_date=new_date, expected_date=new_date), entry
-    return replace(po, expected_date=new_date), entry
+    moved, entry = transition(po, "reschedule", actor, now,
+                              f"{po.due_date} -> {new_date}" + (f"; {reason}" if reason else ""))
+    moved = _revised(po, moved)
+    if moved.promised_date is not None:
+        return replace(moved, promised_date=new_date, expected_date=new_date), entry
+    return replace(moved, expected_date=new_date), entry

@@ -73,6 +73,8 @@ def audit(po: PurchaseOrder, action: str, actor: str, now: datetime, reason: str
 def transition(po: PurchaseOrder, action: str, actor: str, now: datetime,
                reason: str = "") -> tuple[PurchaseOrder, AuditEntry]:
     """Apply `action` to the PO's status; the returned entry is its audit trail record."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
     to_status = check(po, action)
     entry = audit(po, action, actor, now, reason, to_status)
     changes: dict[str, object] = {"status": to_status}
