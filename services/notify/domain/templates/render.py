@@ -51,19 +51,25 @@ def _ordered(alerts: Sequence[AlertState]) -> list[AlertState]:
 
 def _tag(alert: AlertState, locale: str) -> str:
     word = text(locale, "resolved" if alert.status == "resolved" else alert.severity)
-    return f"【{word}】" if locale == "zh" else f"[{word}]"
+    return f"【{word}】" if locale == "zh" else f"[{word}] "
 
 
-def _subject(alert: AlertState) -> str:
-    where = " @ ".join(v for v in (alert.sku, alert.location) if v)
+def _subject(alert: AlertState, *, shared_location: str | None = None) -> str:
+    # In a store digest the store is in the title already: name only the SKU.
+    location = None if alert.location == shared_location else alert.location
+    where = " @ ".join(v for v in (alert.sku, location) if v)
     return where or alert.supplier_id or alert.po_id or alert.key
+
+
+def _shared_location(items: list[AlertState]) -> str | None:
+    locations = {a.location for a in items}
+    return locations.pop() if len(locations) == 1 else None
 
 
 def _title(items: list[AlertState], locale: str) -> str:
     if len(items) == 1:
         alert = items[0]
-        gap = "" if locale == "zh" else " "
-        return f"{_tag(alert, locale)}{gap}{text(locale, alert.type)} · {_subject(alert)}"
+        return f"{_tag(alert, locale)}{text(locale, alert.type)} · {_subject(alert)}"
     title = _digest_heading(items, locale)
     critical = sum(1 for a in items if a.severity == "critical" and a.status != "resolved")
     if critical:
@@ -128,9 +134,11 @@ def _detail(alert: AlertState, locale: str, base_url: str, *, markdown: bool) ->
 
 
 def _digest(items: list[AlertState], locale: str, base_url: str, *, markdown: bool) -> str:
-    lines = []
+    lines, shared = [], _shared_location(items)
+    sep = "：" if locale == "zh" else ": "
     for alert in items[:MAX_DIGEST_LINES]:
-        line = f"- {_tag(alert, locale)} {text(locale, alert.type)} · {_subject(alert)}: {alert.summary}"
+        subject = _subject(alert, shared_location=shared)
+        line = f"- {_tag(alert, locale)}{text(locale, alert.type)} · {subject}{sep}{alert.summary}"
         if alert.status != "resolved":
             link = ack_link(base_url, alert.id)
             line += f" [{text(locale, 'ack_short')}]({link})" if markdown else f" ({link})"
@@ -161,7 +169,8 @@ def _sms(items: list[AlertState], locale: str, base_url: str) -> str:
         link = ack_link(base_url, alert.id)
         tail = "" if alert.status == "resolved" else f" {text(locale, 'ack_short')} {link}"
         return _fit(head, alert.summary, tail)
-    names = "; ".join(f"{_subject(a)} {text(locale, a.type)}" for a in items)
+    shared = _shared_location(items)
+    names = "; ".join(f"{_subject(a, shared_location=shared)} {text(locale, a.type)}" for a in items)
     return _fit(_title(items, locale) + sep, names, "")
 
 
