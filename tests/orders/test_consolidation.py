@@ -143,3 +143,7 @@ def test_reorder_from_event_payload_parses_dates():
                               "decided_at": "2026-11-02T09:00:00+00:00", "requires_approval": False,
                               "explanation": {"rop": 1}, "unknown": 1})
     assert r.need_by == date(2026, 11, 9) and r.decided_at == T0
+
+
+def test_po_id_keeps_only_url_safe_characters():
+    assert po_id_for("transfer:dc 1/a", "r-1").startswith("PO-transfer-dc-1-a-")

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.orders.domain import ValidationError, acknowledge, apply_receipt, cancel, reschedule
+from services.orders.domain import ValidationError, acknowledge, apply_receipt, cancel, reschedule, snapshot
 
 from .builders import later, proposed, sent
 
@@ -101,3 +101,10 @@ def test_changes_after_sending_get_a_new_push_revision():
     assert gone.send_revision == 3
     unsent, _ = cancel(proposed(), "buyer-1", later(days=1))
     assert unsent.send_revision == 1
+
+
+def test_cancelled_po_snapshot_has_nothing_open():
+    po, _ = apply_receipt(sent(*TWO), "SKU-1", "store-1", 12, later(days=6))
+    assert [ln["open_quantity"] for ln in snapshot(po)["lines"]] == [24, 24]
+    gone, _ = cancel(po, "buyer-1", later(days=7))
+    assert [ln["open_quantity"] for ln in snapshot(gone)["lines"]] == [0, 0]

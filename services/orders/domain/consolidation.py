@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -18,7 +19,9 @@ from .model import EPS, PROPOSED, PoLine, PurchaseOrder, Reorder, SupplierItem, 
 
 def po_id_for(supplier_id: str, first_reorder_id: str) -> str:
     digest = hashlib.sha256(first_reorder_id.encode()).hexdigest()[:10]
-    return f"PO-{supplier_id}-{digest}"
+    # po_id travels in URL paths and file names: keep only safe characters of the supplier id
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", supplier_id).strip("-") or "X"
+    return f"PO-{safe}-{digest}"
 
 
 def order_quantity(requested: float, moq: float | None, pack_size: float | None) -> float:

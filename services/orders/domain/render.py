@@ -8,7 +8,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from .model import PurchaseOrder, number
+from .model import TERMINAL, PurchaseOrder, number
 
 CSV_HEADER = ("po_id", "supplier_id", "line", "sku", "location", "quantity", "unit_cost", "line_total",
               "expected_date")
@@ -20,12 +20,14 @@ def _iso(v: date | datetime | None) -> str | None:
 
 def snapshot(po: PurchaseOrder) -> dict[str, Any]:
     """`replenish.orders.purchase-orders.v1` payload (events.md), plus a few extra keys the model allows."""
+    closed = po.status in TERMINAL
     lines = [{"sku": ln.sku, "location": ln.location, "quantity": number(ln.quantity),
               "unit_cost": ln.unit_cost, "received_quantity": number(ln.received_quantity),
               "reorder_id": ln.reorder_ids[0] if ln.reorder_ids else None,
               "reorder_ids": list(ln.reorder_ids),
               "accepted_quantity": None if ln.accepted_quantity is None else number(ln.accepted_quantity),
-              "open_quantity": number(ln.open_quantity)} for ln in po.lines]
+              # a closed PO owes nothing more: nothing of it is on order any longer
+              "open_quantity": 0 if closed else number(ln.open_quantity)} for ln in po.lines]
     return {
         "po_id": po.po_id, "supplier_id": po.supplier_id, "status": po.status, "lines": lines,
         "total": po.total, "created_at": _iso(po.created_at), "sent_at": _iso(po.sent_at),
