@@ -41,6 +41,11 @@ def needs_order(position: Position, params: PolicyParams) -> tuple[bool, str]:
     return False, f"IP {_n(ip)} > ROP {_n(rop)} (on_order {_n(position.on_order)} already counted)"
 
 
+def why_not(position: Position, params: PolicyParams) -> str:
+    """The reason no order is placed now (or that one would be)."""
+    return needs_order(position, params)[1]
+
+
 def order_quantity(position: Position, params: PolicyParams) -> tuple[float, list[str]]:
     """Quantity up to S, then MOQ, pack multiple (up) and the cap; the steps for the explanation."""
     raw = max(position.order_up_to - position.inventory_position, 0.0)
