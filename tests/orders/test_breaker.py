@@ -78,3 +78,8 @@ def test_breakers_are_independent_per_supplier():
     board = {"SUP-1": failed(3), "SUP-2": CircuitBreaker()}
     assert allow(board["SUP-1"], CFG, s(1))[1] is False
     assert allow(board["SUP-2"], CFG, s(1))[1] is True
+
+
+def test_retry_after_in_half_open_waits_for_the_probe():
+    half, _ = allow(failed(3), CFG, s(30))
+    assert retry_after(half, CFG, s(40)) == 20.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.orders.domain import STATUSES, IllegalTransition, transition
+from services.orders.domain import STATUSES, IllegalTransition, legal_from, transition
 from services.orders.domain.model import CANCELLED, RECEIVED, SENT
 
 from .builders import T0, with_status
@@ -89,3 +89,9 @@ def test_audit_entry_serialises_all_six_fields():
     assert entry.to_dict() == {
         "at": "2026-11-02T09:00:00+00:00", "actor": "carol", "action": "reject",
         "from_status": "pending_approval", "to_status": "rejected", "reason": "too dear"}
+
+
+def test_legal_from_lists_the_contract_sources_of_approve():
+
+    assert set(legal_from("approve")) == {"proposed", "pending_approval"}
+    assert legal_from("nonsense") == ()

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.orders.domain import IllegalTransition, ValidationError, acknowledge, ship
+from services.orders.domain import IllegalTransition, SupplierItem, ValidationError, acknowledge, ship
 
 from .builders import later, proposed, sent
 
@@ -92,3 +92,18 @@ def test_split_shipments_add_up_and_a_repeated_notice_replaces_itself():
         ship(po, "2026-11-08", [line], "SUP-1", later(days=2), tracking="B")
     po, _ = ship(po, "2026-11-08", [{**line, "quantity": 12}], "SUP-1", later(days=2), tracking="B")
     assert len(po.shipments) == 2 and po.eta == date(2026, 11, 8)
+
+
+def test_eta_must_be_a_date_not_before_the_po():
+    line = [{"sku": "SKU-1", "location": "store-1", "quantity": 12}]
+    with pytest.raises(ValidationError, match="eta: must be an ISO date"):
+        ship(sent(), 20261107, line, "SUP-1", later(days=1))
+    with pytest.raises(ValidationError, match="before the PO was created"):
+        ship(sent(), "2026-01-01", line, "SUP-1", later(days=1))
+
+
+def test_supplier_item_from_master_data_ignores_unknown_fields():
+
+    si = SupplierItem.from_mapping({"supplier_id": "SUP-1", "sku": "SKU-1", "lead_time_days": 7, "moq": 12,
+                                    "pack_size": 12, "primary": True})
+    assert (si.moq, si.pack_size, si.unit_cost) == (12, 12, None)
