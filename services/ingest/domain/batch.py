@@ -8,7 +8,7 @@ from typing import Any
 
 from services.ingest.domain.master import MASTER_APPLIED, MasterSnapshot, apply_master_in_place
 from services.ingest.domain.normalize import normalize
-from services.ingest.domain.outcomes import Normalized, Outcome, Pending, Rejected
+from services.ingest.domain.outcomes import Normalized, Outcome, Pending, Rejected, Unreadable
 from shared.events.canonical import CanonicalEvent, validate_event
 
 
@@ -41,6 +41,8 @@ class BatchResult:
 
 def raw_id(obj: object) -> str | None:
     """The id as the caller sent it, for echoing in errors even when the event is invalid."""
+    if isinstance(obj, Unreadable):
+        return obj.id
     value = obj.get("id") if isinstance(obj, dict) else None
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
@@ -73,7 +75,7 @@ def process_batch(items: Sequence[object], snapshot: MasterSnapshot, now: dateti
     claimed: dict[tuple[str, str], int] = {}
     outcomes: list[Outcome | Duplicate] = []
     for index, item in enumerate(items):
-        checked = validate_event(item, now)
+        checked = item.errors if isinstance(item, Unreadable) else validate_event(item, now)
         if isinstance(checked, list):
             outcomes.append(Rejected(checked))
             continue

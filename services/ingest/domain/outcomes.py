@@ -34,4 +34,12 @@ class Rejected:
     event: CanonicalEvent | None = None
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A record another door could not turn into an event (a bad CSV row, a record the mapping rejects)."""
+
+    errors: list[str]
+    id: str | None = None
+
+
 Outcome = Normalized | Pending | Rejected
