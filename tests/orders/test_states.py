@@ -92,6 +92,5 @@ def test_audit_entry_serialises_all_six_fields():
 
 
 def test_legal_from_lists_the_contract_sources_of_approve():
-
     assert set(legal_from("approve")) == {"proposed", "pending_approval"}
     assert legal_from("nonsense") == ()

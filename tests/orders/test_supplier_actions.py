@@ -103,7 +103,6 @@ def test_eta_must_be_a_date_not_before_the_po():
 
 
 def test_supplier_item_from_master_data_ignores_unknown_fields():
-
     si = SupplierItem.from_mapping({"supplier_id": "SUP-1", "sku": "SKU-1", "lead_time_days": 7, "moq": 12,
                                     "pack_size": 12, "primary": True})
     assert (si.moq, si.pack_size, si.unit_cost) == (12, 12, None)
