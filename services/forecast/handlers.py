@@ -1,0 +1,122 @@
+"""Forecast's event handlers: daily demand per SKU-location in event time, with stockout days censored."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from services.forecast.models import daily_demand, master, promotions, series
+from shared.db.uow import UnitOfWork
+from shared.events.envelope import Envelope
+from shared.events.topics import (
+    MASTER,
+    PROMOTIONS,
+    SALES,
+    STOCK,
+    MasterDataChanged,
+    PromotionPlanned,
+    SaleRecorded,
+    StockChanged,
+)
+
+
+async def _local_day(uow: UnitOfWork, location: str, at: datetime) -> date:
+    row = (await uow.session.execute(select(master.c.data).where(
+        master.c.type == "location", master.c.key == location))).first()
+    try:
+        return at.astimezone(ZoneInfo((row.data if row else {}).get("timezone") or "UTC")).date()
+    except (KeyError, ValueError):
+        return at.astimezone(UTC).date()
+
+
+async def _touch_series(uow: UnitOfWork, location: str, sku: str, day: date, changed: float) -> None:
+    stmt = insert(series).values(location=location, sku=sku, first_day=day, last_day=day,
+                                 last_arrival_at=func.now(), dirty=True, changed_quantity=abs(changed))
+    await uow.session.execute(stmt.on_conflict_do_update(
+        index_elements=[series.c.location, series.c.sku],
+        set_={"first_day": func.least(series.c.first_day, day), "last_day": func.greatest(series.c.last_day, day),
+              "last_arrival_at": func.now(), "dirty": True,
+              "changed_quantity": series.c.changed_quantity + abs(changed)}))
+
+
+async def _add_demand(uow: UnitOfWork, location: str, sku: str, day: date, qty: float,
+                      stockout: bool | None = None) -> None:
+    values = {"location": location, "sku": sku, "day": day, "quantity": max(qty, 0)}
+    set_ = {"quantity": func.greatest(daily_demand.c.quantity + qty, 0)}
+    if stockout is not None:
+        values["stockout"] = stockout
+        set_["stockout"] = daily_demand.c.stockout | stockout
+    stmt = insert(daily_demand).values(**values)
+    await uow.session.execute(stmt.on_conflict_do_update(
+        index_elements=[daily_demand.c.location, daily_demand.c.sku, daily_demand.c.day], set_=set_))
+
+
+async def on_sale(uow: UnitOfWork, env: Envelope) -> None:
+    """Returns are not negative demand; they only move stock."""
+    sale = SaleRecorded.model_validate(env.data)
+    day = await _local_day(uow, sale.location, sale.time)
+    if sale.type == "sale":
+        await _add_demand(uow, sale.location, sale.sku, day, sale.quantity)
+        await _touch_series(uow, sale.location, sale.sku, day, sale.quantity)
+        await _move_stock(uow, sale.location, sale.sku, day, -sale.quantity)
+    else:
+        await _move_stock(uow, sale.location, sale.sku, day, sale.quantity)
+
+
+async def _move_stock(uow: UnitOfWork, location: str, sku: str, day: date, delta: float,
+                      absolute: float | None = None) -> None:
+    """Track on-hand roughly (arrival order) to mark days that ended out of stock as censored."""
+    row = (await uow.session.execute(select(series.c.on_hand).where(
+        series.c.location == location, series.c.sku == sku))).first()
+    if row is None:
+        return
+    on_hand = absolute if absolute is not None else (row.on_hand + delta if row.on_hand is not None else None)
+    await uow.session.execute(update(series).where(series.c.location == location, series.c.sku == sku)
+                              .values(on_hand=on_hand))
+    if on_hand is not None and on_hand <= 0:
+        await _add_demand(uow, location, sku, day, 0.0, stockout=True)
+
+
+async def on_stock(uow: UnitOfWork, env: Envelope) -> None:
+    change = StockChanged.model_validate(env.data)
+    day = await _local_day(uow, change.location, change.time)
+    await _touch_series(uow, change.location, change.sku, day, 0.0)
+    if change.type == "stock_count":
+        await _move_stock(uow, change.location, change.sku, day, 0.0, absolute=change.on_hand)
+    else:
+        await _move_stock(uow, change.location, change.sku, day, change.quantity or 0.0)
+
+
+async def on_master(uow: UnitOfWork, env: Envelope) -> None:
+    change = MasterDataChanged.model_validate(env.data)
+    if change.type not in ("item", "location"):
+        return
+    key = change.data["sku"] if change.type == "item" else change.data["location"]
+    stmt = insert(master).values(type=change.type, key=key, data=change.data)
+    await uow.session.execute(stmt.on_conflict_do_update(index_elements=[master.c.type, master.c.key],
+                                                         set_={"data": stmt.excluded.data}))
+
+
+async def on_promotion(uow: UnitOfWork, env: Envelope) -> None:
+    promo = PromotionPlanned.model_validate(env.data)
+    stmt = insert(promotions).values(sku=promo.sku, location=promo.location or "*", start=promo.start,
+                                     end=promo.end)
+    await uow.session.execute(stmt.on_conflict_do_update(
+        index_elements=[promotions.c.sku, promotions.c.location, promotions.c.start],
+        set_={"end": stmt.excluded.end}))
+    await uow.session.execute(update(series).where(series.c.sku == promo.sku).values(dirty=True))
+
+
+HANDLERS = {"replenish.ingest.sale": on_sale, "replenish.ingest.return": on_sale,
+            "replenish.ingest.stock_count": on_stock, "replenish.ingest.stock_adjustment": on_stock,
+            "replenish.ingest.item": on_master, "replenish.ingest.location": on_master,
+            "replenish.ingest.promotion": on_promotion}
+TOPICS = [SALES, STOCK, MASTER, PROMOTIONS]
+
+
+async def dispatch(uow: UnitOfWork, env: Envelope) -> None:
+    handler = HANDLERS.get(env.type)
+    if handler is not None:
+        await handler(uow, env)

@@ -1,0 +1,82 @@
+"""Tables of the forecast schema: daily demand in event time, series bookkeeping, forecasts, overrides."""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Float, Index, MetaData, String, Table, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+
+from shared.db.tables import plumbing_tables
+
+metadata = MetaData(schema="forecast")
+outbox, outbox_checkpoint, inbox = plumbing_tables(metadata)
+
+daily_demand = Table(
+    "daily_demand", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("quantity", Float, nullable=False, server_default="0"),
+    Column("stockout", Boolean, nullable=False, server_default="false"),
+)
+
+series = Table(
+    "series", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("last_arrival_at", DateTime(timezone=True), nullable=False),
+    Column("dirty", Boolean, nullable=False, server_default="true"),
+    Column("changed_quantity", Float, nullable=False, server_default="0"),
+    Column("forecast_as_of", Date, nullable=True),
+    Column("on_hand", Float, nullable=True),
+    Column("baseline", Float, nullable=False, server_default="0"),  # 28-day demand at the last forecast
+    Index("ix_series_dirty", "dirty"),
+)
+
+master = Table(
+    "master", metadata,
+    Column("type", String(40), primary_key=True),
+    Column("key", String(400), primary_key=True),
+    Column("data", JSONB, nullable=False),
+)
+
+promotions = Table(
+    "promotions", metadata,
+    Column("sku", String(200), primary_key=True),
+    Column("location", String(200), primary_key=True),  # "*" = every location
+    Column("start", Date, primary_key=True),
+    Column("end", Date, nullable=False),
+)
+
+forecasts = Table(
+    "forecasts", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("generated_at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSONB, nullable=False),
+)
+
+forecast_log = Table(
+    "forecast_log", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("as_of", Date, primary_key=True),
+    Column("means", JSONB, nullable=False),  # the first 28 daily means, for accuracy once actuals arrive
+)
+
+overrides = Table(
+    "overrides", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("location", String(200), nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("start", Date, nullable=False),
+    Column("end", Date, nullable=False),
+    Column("quantity", Float, nullable=True),     # replace the daily mean
+    Column("multiplier", Float, nullable=True),   # or scale it
+    Column("reason", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_overrides_key", "location", "sku"),
+)

@@ -1,0 +1,143 @@
+"""Tables of the policy schema: master data copies, stock in event time, on-order, positions, alerts, rules."""
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from shared.db.tables import plumbing_tables
+
+metadata = MetaData(schema="policy")
+outbox, outbox_checkpoint, inbox = plumbing_tables(metadata)
+
+
+def _keyed(name: str, *keys: str, extra: tuple = ()) -> Table:
+    return Table(name, metadata, *[Column(k, String(200), primary_key=True) for k in keys],
+                 Column("data", JSONB, nullable=False), *extra)
+
+
+items = _keyed("items", "sku")
+locations = _keyed("locations", "location")
+lanes = _keyed("lanes", "from_location", "to_location")
+supplier_items = _keyed("supplier_items", "supplier_id", "sku", extra=(Column("primary", Boolean, default=False),))
+overrides = _keyed("overrides", "scope")
+promotions = _keyed("promotions", "location", "sku", "start")
+
+stock = Table(
+    "stock", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("count_on_hand", Float, nullable=True),
+    Column("count_at", DateTime(timezone=True), nullable=True),
+    Column("delta_since_count", Float, nullable=False, server_default="0"),
+    Column("last_event_at", DateTime(timezone=True), nullable=True),
+    Column("last_sale_at", DateTime(timezone=True), nullable=True),
+)
+
+ledger = Table(
+    "ledger", metadata,
+    Column("event_id", String(300), primary_key=True),
+    Column("location", String(200), nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("event_time", DateTime(timezone=True), nullable=False),
+    Column("delta", Float, nullable=False),
+    Index("ix_ledger_key_time", "location", "sku", "event_time"),
+)
+
+daily_sales = Table(
+    "daily_sales", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("quantity", Float, nullable=False),
+)
+
+forecasts = Table(
+    "forecasts", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("payload", JSONB, nullable=False),
+)
+
+reorders = Table(
+    "reorders", metadata,
+    Column("reorder_id", String(400), primary_key=True),
+    Column("location", String(200), nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("quantity", Float, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False),  # open (not yet on a PO) | confirmed | closed
+    Column("po_id", String(200), nullable=True),
+    Column("payload", JSONB, nullable=False),
+    Index("ix_reorders_key", "location", "sku", "status"),
+)
+
+po_lines = Table(
+    "po_lines", metadata,
+    Column("po_id", String(200), primary_key=True),
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("supplier_id", String(200), nullable=False),
+    Column("status", String(40), nullable=False),
+    Column("open_quantity", Float, nullable=False),
+    Column("expected_date", Date, nullable=True),
+    Index("ix_po_lines_key", "location", "sku"),
+)
+
+lead_times = Table(
+    "lead_times", metadata,
+    Column("po_id", String(200), primary_key=True),
+    Column("supplier_id", String(200), nullable=False),
+    Column("sku", String(200), primary_key=True),
+    Column("days", Float, nullable=False),
+)
+
+positions = Table(
+    "positions", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("data", JSONB, nullable=False),
+    Index("ix_positions_status", "status"),
+)
+
+alert_states = Table(
+    "alert_states", metadata,
+    Column("key", String(400), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+)
+
+rules = Table(
+    "rules", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("doc", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_by", String(200), nullable=True),
+)
+
+decisions = Table(
+    "decisions", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("location", String(200), nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("data", JSONB, nullable=False),
+    Index("ix_decisions_key", "location", "sku", "id"),
+)
