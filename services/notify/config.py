@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    field_validator,
+)
 
 from services.notify.domain.channels import url_scheme
 from services.notify.domain.durations import format_duration, parse_duration
@@ -137,6 +145,14 @@ class EscalationPolicy(_Model):
     repeat: int = Field(default=0, ge=0)
     repeat_after: Duration = timedelta(minutes=30)
 
+    @field_validator("steps")
+    @classmethod
+    def _steps_in_order(cls, steps: list[EscalationStep]) -> list[EscalationStep]:
+        afters = [step.after for step in steps]
+        if afters != sorted(afters):
+            raise ValueError("steps must be listed in order of `after`")
+        return steps
+
 
 class NotifyConfig(_Model):
     public_url: str = "http://127.0.0.1:8005"
@@ -148,13 +164,20 @@ class NotifyConfig(_Model):
     escalation_policies: list[EscalationPolicy] = []
 
     def receiver(self, name: str) -> Receiver:
-        return next(r for r in self.receivers if r.name == name)
+        return _named(self.receivers, name, "receiver")
 
     def time_interval(self, name: str) -> TimeInterval:
-        return next(t for t in self.time_intervals if t.name == name)
+        return _named(self.time_intervals, name, "time interval")
 
     def escalation_policy(self, name: str) -> EscalationPolicy:
-        return next(p for p in self.escalation_policies if p.name == name)
+        return _named(self.escalation_policies, name, "escalation policy")
+
+
+def _named(items: list[Any], name: str, what: str) -> Any:
+    for item in items:
+        if item.name == name:
+            return item
+    raise KeyError(f"unknown {what} '{name}'")
 
 
 def default_inhibit_rules() -> list[InhibitRule]:

@@ -135,3 +135,20 @@ def test_time_interval_fields_are_validated():
     assert any(p.startswith("notify.time_intervals[0].weekdays: invalid weekday 'funday'") for p in problems)
     assert any(p.startswith("notify.time_intervals[0].times[0].start: invalid time of day '25:00'")
                for p in problems)
+
+
+def test_escalation_steps_out_of_order_are_rejected():
+    problems = _problems("""
+        notify:
+          receivers: [{name: ops}]
+          route: {receiver: ops}
+          escalation_policies:
+            - name: p
+              steps: [{after: 10m, receivers: [ops]}, {after: 5m, receivers: [ops]}]
+        """)
+    assert problems == ["notify.escalation_policies[0].steps: steps must be listed in order of `after`"]
+
+
+def test_named_lookup_of_unknown_receiver_raises_key_error():
+    with pytest.raises(KeyError, match="unknown receiver 'ghost'"):
+        default_config().receiver("ghost")

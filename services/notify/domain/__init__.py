@@ -33,6 +33,7 @@ from services.notify.domain.lifecycle import (
 from services.notify.domain.matchers import Matcher, alert_labels, matches_all, parse_matcher
 from services.notify.domain.routing import RouteMatch, group_id, group_key, group_labels, route
 from services.notify.domain.silences import Silence, is_silenced, silence_problems, silenced_by
+from services.notify.domain.targets import Hold, Target, targets
 from services.notify.domain.templates import Rendered, ack_link, render
 from services.notify.domain.timeintervals import in_quiet_hours, in_time_interval, is_muted, quiet_until
 
@@ -43,12 +44,14 @@ __all__ = [
     "FlushDecision",
     "GroupState",
     "HistoryEntry",
+    "Hold",
     "InvalidTransition",
     "Matcher",
     "RateLimiter",
     "Rendered",
     "RouteMatch",
     "Silence",
+    "Target",
     "Transition",
     "ack_link",
     "acknowledge",
@@ -84,6 +87,7 @@ __all__ = [
     "route",
     "silence_problems",
     "silenced_by",
+    "targets",
     "to_notify",
     "with_alert",
     "without_alerts",

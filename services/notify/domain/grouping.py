@@ -76,12 +76,18 @@ def flush_due(state: GroupState, match: RouteMatch, now: datetime) -> FlushDecis
     return decision if decision is not None and decision.due_at <= now else None
 
 
-def after_flush(state: GroupState, now: datetime) -> GroupState | None:
-    """The group once flushed: resolved alerts leave it; None when it is empty and can be forgotten."""
-    members = {k: v for k, v in state.members.items() if k in state.firing}
+def after_flush(state: GroupState, now: datetime, *, held: Iterable[str] = ()) -> GroupState | None:
+    """The group once flushed: resolved alerts leave it; None when it is empty and can be forgotten.
+
+    `held` alerts were not sent (quiet hours): they stay unflushed, so the group counts as changed and
+    is retried every group_interval until they can go.
+    """
+    waiting = set(held) & set(state.members)
+    members = {k: v for k, v in state.members.items() if k in state.firing or k in waiting}
     if not members:
         return None
-    return replace(state, members=members, flushed=dict(members), last_flush_at=now,
+    flushed = {k: v for k, v in members.items() if k not in waiting}
+    return replace(state, members=members, flushed=flushed, last_flush_at=now,
                    flush_count=state.flush_count + 1)
 
 
