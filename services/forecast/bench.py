@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from services.forecast.domain import SeriesHistory, forecast_batch
+from services.forecast.domain.batch import PROPHET_BUDGET
 from services.forecast.domain.demand import mase_scale
 from services.forecast.domain.prophet_model import prophet_forecast
 
@@ -93,13 +94,15 @@ def _autoets(y: np.ndarray, h: int) -> np.ndarray:
     return np.maximum(AutoETS(season_length=7).forecast(y=y, h=h)["mean"], 0.0)
 
 
-def _methods(histories: list[SeriesHistory], qty: np.ndarray, origin: int, h: int, methods: list[str]):
+def _methods(histories: list[SeriesHistory], qty: np.ndarray, origin: int, h: int, methods: list[str],
+             budget: int):
     out = {}
     timings = {}
     for name in methods:
         t0 = time.perf_counter()
         if name == "portfolio":
-            fc = np.stack([f.mean for f in forecast_batch(histories, horizon=h, use_prophet="auto")])
+            fc = np.stack([f.mean for f in forecast_batch(histories, horizon=h, use_prophet="auto",
+                                                         prophet_budget=budget)])
         elif name == "portfolio-no-prophet":
             fc = np.stack([f.mean for f in forecast_batch(histories, horizon=h, use_prophet=False)])
         elif name == "prophet":
@@ -127,7 +130,7 @@ def accuracy_bench(args: argparse.Namespace) -> int:
                                    country="IT") for i, s in enumerate(skus)]
         actual = qty[:, origin:origin + h]
         total += actual.sum()
-        forecasts, timings = _methods(histories, qty, origin, h, methods)
+        forecasts, timings = _methods(histories, qty, origin, h, methods, args.prophet_budget)
         for m, fc in forecasts.items():
             abs_err[m] += np.abs(actual - fc).sum()
             seconds[m] += timings[m]
@@ -157,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     ac.add_argument("--path", default=os.path.normpath(PASTA))
     ac.add_argument("--origins", type=int, default=3)
     ac.add_argument("--horizon", type=int, default=28)
+    ac.add_argument("--prophet-budget", type=int, default=PROPHET_BUDGET)
     ac.add_argument("--methods", default="portfolio,portfolio-no-prophet,prophet,autoets,seasonal-naive")
     args = parser.parse_args(argv)
     return speed(args) if args.command == "speed" else accuracy_bench(args)

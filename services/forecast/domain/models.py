@@ -1,7 +1,8 @@
 """Cheap forecasting models vectorized across all series at once (rows = series, columns = days).
 
-Every model reads a right-aligned matrix ``y`` (NaN = unknown day: censored, padding or closed to the
-model) plus weekday indices, and returns a (series, horizon) matrix of mean daily demand. Recursions
+Every model reads a right-aligned matrix ``y`` (NaN = unknown day: censored, padding or closed), weekday
+indices and a per-call cache of shared intermediate results, and returns a (series, horizon) matrix of
+mean daily demand. Recursions
 skip NaN days: the state carries over, so censored days neither pull the level down nor count.
 """
 
@@ -14,6 +15,9 @@ import numpy as np
 SES_ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.35, 0.6])
 INTERMITTENT_ALPHA = 0.1
 BURN_IN = 14
+AGGREGATIONS = 7
+MA_WINDOW = 28
+WEEKDAY_WEEKS = 4
 
 
 def _fill(f: np.ndarray) -> np.ndarray:
@@ -58,7 +62,8 @@ def _horizon_profile(prof: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
     return np.take_along_axis(prof, wd_h, axis=1)
 
 
-def ses_weekly(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
+def ses_weekly(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, cache: dict | None = None
+) -> np.ndarray:
     """SES on weekday-adjusted demand, alpha picked per series by in-sample one-step error."""
     prof = weekday_profile(y, wd)
     adjusted = y / np.take_along_axis(prof, wd, axis=1)
@@ -68,17 +73,19 @@ def ses_weekly(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
     return _fill(final[:, None] * _horizon_profile(prof, wd_h))
 
 
-def moving_average(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, window: int = 28) -> np.ndarray:
-    """Flat mean of the last ``window`` observed days."""
-    tail = y[:, -window:]
+def moving_average(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, cache: dict | None = None
+) -> np.ndarray:
+    """Flat mean of the observed days among the last 28."""
+    tail = y[:, -MA_WINDOW:]
     seen = (~np.isnan(tail)).sum(axis=1)
     mean = np.nansum(tail, axis=1) / np.maximum(seen, 1)
     return _fill(np.repeat(mean[:, None], wd_h.shape[1], axis=1))
 
 
-def weekday_average(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, weeks: int = 4) -> np.ndarray:
-    """Mean of the last ``weeks`` same weekdays (a smoothed seasonal naive)."""
-    tail, wd_tail = y[:, -7 * weeks:], wd[:, -7 * weeks:]
+def weekday_average(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, cache: dict | None = None
+) -> np.ndarray:
+    """Mean of the last 4 same weekdays (a smoothed seasonal naive)."""
+    tail, wd_tail = y[:, -7 * WEEKDAY_WEEKS:], wd[:, -7 * WEEKDAY_WEEKS:]
     out = np.zeros((y.shape[0], 7))
     for d in range(7):
         m = (wd_tail == d) & ~np.isnan(tail)
@@ -86,7 +93,8 @@ def weekday_average(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, weeks: int 
     return _fill(_horizon_profile(out, wd_h))
 
 
-def seasonal_naive(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
+def seasonal_naive(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, cache: dict | None = None
+) -> np.ndarray:
     """Last observed value of the same weekday (falls back to the weekday average when unknown)."""
     last = np.full((y.shape[0], 7), np.nan)
     for j in range(max(0, y.shape[1] - 7), y.shape[1]):
@@ -96,7 +104,8 @@ def seasonal_naive(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarra
     return _fill(_horizon_profile(last, wd_h))
 
 
-def croston_sba(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
+def croston_sba(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, cache: dict | None = None
+) -> np.ndarray:
     """Croston with the Syntetos-Boylan bias correction (1 − α/2), sizes and intervals smoothed."""
     a = INTERMITTENT_ALPHA
     n = y.shape[0]
@@ -115,7 +124,8 @@ def croston_sba(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
     return _fill(np.repeat(rate[:, None], wd_h.shape[1], axis=1))
 
 
-def tsb(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
+def tsb(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, cache: dict | None = None
+) -> np.ndarray:
     """Teunter-Syntetos-Babai: smoothed demand probability times smoothed non-zero size."""
     a = b = INTERMITTENT_ALPHA
     n = y.shape[0]
@@ -144,27 +154,31 @@ def _aggregate_level(y: np.ndarray, k: int) -> np.ndarray:
     return level[0]
 
 
-def adida(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
-    """ADIDA: SES on buckets as long as the mean inter-demand interval (rounded, 1..28 days)."""
+def aggregate_levels(y: np.ndarray, cache: dict) -> np.ndarray:
+    """Daily rates (AGGREGATIONS, n) of the bucket SES for bucket sizes 1..AGGREGATIONS, computed once."""
+    if "aggregate" not in cache:
+        cache["aggregate"] = np.stack([_aggregate_level(y, k) for k in range(1, AGGREGATIONS + 1)])
+    return cache["aggregate"]
+
+
+def adida(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, cache: dict) -> np.ndarray:
+    """ADIDA: SES on buckets as long as the mean inter-demand interval (rounded, 1..7 days)."""
     hits = (np.where(np.isnan(y), 0.0, y) > 0).sum(axis=1)
     observed = (~np.isnan(y)).sum(axis=1)
-    k = np.clip(np.rint(observed / np.maximum(hits, 1)), 1, 28).astype(int)
-    rate = np.zeros(y.shape[0])
-    for size in np.unique(k):
-        rows = k == size
-        rate[rows] = _aggregate_level(y[rows], int(size))
+    k = np.clip(np.rint(observed / np.maximum(hits, 1)), 1, AGGREGATIONS).astype(int)
+    rate = aggregate_levels(y, cache)[k - 1, np.arange(y.shape[0])]
     return _fill(np.repeat(rate[:, None], wd_h.shape[1], axis=1))
 
 
-def imapa(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, levels: int = 7) -> np.ndarray:
-    """IMAPA: mean of the aggregated SES rates over bucket sizes 1..``levels`` days."""
-    stack = np.stack([_aggregate_level(y, k) for k in range(1, levels + 1)])
+def imapa(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, cache: dict) -> np.ndarray:
+    """IMAPA: mean of the bucket SES daily rates over bucket sizes 1..7 days."""
+    stack = aggregate_levels(y, cache)
     known = (~np.isnan(stack)).sum(axis=0)
     rates = np.where(known > 0, np.nansum(stack, axis=0) / np.maximum(known, 1), 0.0)
     return _fill(np.repeat(rates[:, None], wd_h.shape[1], axis=1))
 
 
-Model = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+Model = Callable[[np.ndarray, np.ndarray, np.ndarray, dict], np.ndarray]
 MODELS: dict[str, Model] = {
     "ses_weekly": ses_weekly,
     "weekday_avg": weekday_average,

@@ -76,7 +76,8 @@ def predict(y, wd, wd_h, events, events_h, names) -> np.ndarray:
                             adjusted)
         base = np.where(event, np.nan, base)
         uplift = uplift * np.where(event_h, f, 1.0)
-    return np.stack([MODELS[name](adjusted, wd, wd_h) * uplift for name in names])
+    cache: dict = {}
+    return np.stack([MODELS[name](adjusted, wd, wd_h, cache) * uplift for name in names])
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pandas as pd
 from .calendar import holiday_names
 
 MIN_OBSERVED = 28
-YEARLY_MIN_DAYS = 2 * 365
+YEARLY_MIN_DAYS = 2 * 365 + 1  # Prophet warns below two full years
 
 
 def _quiet() -> None:
