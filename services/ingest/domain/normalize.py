@@ -74,21 +74,23 @@ def _movement(event: CanonicalEvent, snapshot: MasterSnapshot) -> Outcome:
 
 def _converted(payload: dict[str, Any], data: Any, factor: float, unit: str, base_unit: str) -> list[str]:
     """Copy the movement's fields into `payload`, quantities in base units and prices per base unit."""
+    # Read the model's __dict__: getattr of a field the model lacks takes pydantic's slow path.
+    fields = data.__dict__
     errors = []
     for name in ("quantity", "on_hand"):
-        value = getattr(data, name, None)
+        value = fields.get(name)
         if value is None:
             continue
         base = value * factor
         if abs(base) > MAX_QUANTITY:
             errors.append(f"data.{name}: {value:g} {unit} = {base:g} {base_unit}, more than 1e9")
         payload[name] = base
-    price = getattr(data, "unit_price", None)
+    price = fields.get("unit_price")
     if price is not None:
         payload["unit_price"] = price / factor
     for name in ("channel", "order_id", "reason", "po_id"):
-        if getattr(data, name, None) is not None:
-            payload[name] = getattr(data, name)
+        if fields.get(name) is not None:
+            payload[name] = fields[name]
     return errors
 
 
