@@ -71,3 +71,8 @@ def test_rate_limit_allows_n_per_sliding_minute(clock):
 def test_no_rate_limit_means_always_allowed(clock):
     limiter = RateLimiter(per_minute=None)
     assert all(limiter.allow(clock.now) for _ in range(100))
+
+
+def test_ids_containing_separators_cannot_forge_another_key():
+    assert delivery_key("x:1", 2, "r") != delivery_key("x", 1, "2:r")
+    assert delivery_key("x\x1f1", 2, "r") != delivery_key("x", 1, "2\x1fr")

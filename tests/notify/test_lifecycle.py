@@ -121,3 +121,16 @@ def test_naive_timestamps_are_rejected(clock):
 def test_iso_string_timestamps_from_the_topic_are_accepted(clock):
     event = alert_event(at="2026-03-02T09:00:00+00:00")
     assert apply_event(None, event, alert_id="a1", now=clock.now).state.first_fired_at == T0
+
+
+def test_redelivered_event_changes_nothing(clock):
+    event = alert_event(at=clock.now)
+    alert = apply_event(None, event, alert_id="a1", now=clock.now).state
+    again = apply_event(alert, event, alert_id="a1", now=clock.advance(seconds=5))
+    assert again.state == alert and not again.notify and again.state.fire_count == 1
+
+
+def test_event_without_summary_gets_empty_summary(clock):
+    event = alert_event(at=clock.now)
+    event["summary"] = None
+    assert apply_event(None, event, alert_id="a1", now=clock.now).state.summary == ""

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 
 def _digest(*parts: str) -> str:
-    # The unit separator cannot occur in ids, so ("a", "bc") and ("ab", "c") never collide.
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    # Length-prefixed parts: ("a", "bc") and ("ab", "c") never encode alike, whatever the ids contain.
+    return hashlib.sha256("".join(f"{len(part)}:{part}" for part in parts).encode()).hexdigest()
 
 
 def delivery_key(alert_id: str, revision: int, receiver: str, *, occasion: str = "") -> str:

@@ -76,6 +76,8 @@ def _content(event: Mapping[str, Any]) -> dict[str, Any]:
     values = {name: event.get(name) for name in _CONTENT if name in event}
     values["explanation"] = dict(values.get("explanation") or {})
     values["labels"] = {str(k): str(v) for k, v in (values.get("labels") or {}).items()}
+    if "summary" in values:
+        values["summary"] = values["summary"] or ""
     return values
 
 
@@ -90,6 +92,8 @@ def apply_event(
     at: datetime = _aware(event["occurred_at"])
     if state is not None and at < state.last_event_at:
         return Transition(state, False, None)
+    if state is not None and at == state.last_event_at and _same_as_last(state, event):
+        return Transition(state, False, None)  # a redelivered event: counted once
     if event["status"] == "resolved":
         return _source_resolved(state, at)
     if state is None:
@@ -97,6 +101,11 @@ def apply_event(
     if state.status == "resolved":
         return _refire(state, event, at, now)
     return _refresh(state, event, at)
+
+
+def _same_as_last(state: AlertState, event: Mapping[str, Any]) -> bool:
+    resolved = event["status"] == "resolved"
+    return resolved == (state.status == "resolved") and (resolved or event["severity"] == state.severity)
 
 
 def _first_fire(event: Mapping[str, Any], alert_id: str, at: datetime, now: datetime) -> Transition:
