@@ -17,6 +17,7 @@ from pydantic import (
     PlainValidator,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from services.notify.domain.channels import url_scheme
@@ -118,6 +119,12 @@ class TimeRange(_Model):
 
     start: Annotated[int, PlainValidator(_minute_of_day)]
     end: Annotated[int, PlainValidator(_minute_of_day)]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TimeRange:
+        if self.start == self.end:
+            raise ValueError("start equals end: the range is empty")
+        return self
 
 
 class TimeInterval(_Model):

@@ -152,3 +152,13 @@ def test_escalation_steps_out_of_order_are_rejected():
 def test_named_lookup_of_unknown_receiver_raises_key_error():
     with pytest.raises(KeyError, match="unknown receiver 'ghost'"):
         default_config().receiver("ghost")
+
+
+def test_empty_time_range_is_rejected():
+    problems = _problems("""
+        notify:
+          receivers: [{name: ops}]
+          route: {receiver: ops}
+          time_intervals: [{name: n, times: [{start: "08:00", end: "08:00"}]}]
+        """)
+    assert problems == ["notify.time_intervals[0].times[0]: start equals end: the range is empty"]
