@@ -29,7 +29,13 @@ def alembic_config(database_url: str, component: str) -> Config:
 
 def upgrade(database_url: str, components: tuple[str, ...] | list[str] = COMPONENTS) -> None:
     for component in components:
+        if not (script_location(component) / "env.py").exists():
+            raise FileNotFoundError(f"no migrations for {component} at {script_location(component)}")
         command.upgrade(alembic_config(database_url, component), "head")
+
+
+def available_components() -> list[str]:
+    return [c for c in COMPONENTS if (script_location(c) / "env.py").exists()]
 
 
 async def upgrade_async(database_url: str, components: list[str]) -> None:

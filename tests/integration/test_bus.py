@@ -1,0 +1,181 @@
+"""The shared plumbing on the real broker and PostgreSQL: outbox relay, inbox dedupe, DLQ, offset commits."""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
+
+from shared.bus.consumer import ConsumerLoop
+from shared.db.engine import make_engine, make_sessionmaker
+from shared.db.outbox import OutboxRelay
+from shared.db.tables import plumbing_tables
+from shared.db.uow import UnitOfWork
+from shared.events.envelope import make_envelope
+
+pytestmark = pytest.mark.integration
+
+
+def _schema() -> tuple[MetaData, Table]:
+    metadata = MetaData(schema=f"bus_{uuid.uuid4().hex[:8]}")
+    plumbing_tables(metadata)
+    effects = Table("effects", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
+                    Column("event_id", String(100)))
+    return metadata, effects
+
+
+@pytest.fixture
+async def db(database_url):
+    metadata, effects = _schema()
+    engine = make_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{metadata.schema}"'))
+        await conn.run_sync(metadata.create_all)
+    yield engine, metadata, effects
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA "{metadata.schema}" CASCADE'))
+    await engine.dispose()
+
+
+async def _topic(kafka: str, partitions: int = 1) -> str:
+    name = f"test.bus.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    await admin.create_topics([NewTopic(name, partitions, 1), NewTopic(f"{name}.dlq", 1, 1)])
+    await admin.close()
+    return name
+
+
+def _uow(engine, metadata, wake=None) -> UnitOfWork:
+    s = metadata.schema
+    return UnitOfWork(make_sessionmaker(engine), metadata.tables[f"{s}.outbox"], metadata.tables[f"{s}.inbox"],
+                      source="test", on_commit=wake)
+
+
+async def _read_all(kafka: str, topic: str, expect: int, timeout: float = 15) -> list:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    got, deadline = [], asyncio.get_running_loop().time() + timeout
+    try:
+        while len(got) < expect and asyncio.get_running_loop().time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                got.extend(records)
+    finally:
+        await consumer.stop()
+    return got
+
+
+async def test_outbox_relay_publishes_committed_rows_in_order_and_marks_them(kafka, db, settings_for):
+    engine, metadata, _ = db
+    topic = await _topic(kafka)
+    async with _uow(engine, metadata) as uow:
+        for i in range(50):
+            await uow.publish(topic, key="store-1:SKU-1", type="t", time=datetime.now(UTC), data={"n": i})
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    outbox = metadata.tables[f"{metadata.schema}.outbox"]
+    relay = OutboxRelay(engine, outbox, producer, wake=asyncio.Event(), service="test")
+    assert await relay.publish_batch() == 50
+    assert await relay.publish_batch() == 0
+    await producer.stop()
+    records = await _read_all(kafka, topic, 50)
+    assert [json.loads(r.value)["data"]["n"] for r in records] == list(range(50))
+    async with engine.connect() as conn:
+        unpublished = (await conn.execute(select(outbox).where(outbox.c.published_at.is_(None)))).all()
+    assert unpublished == []
+
+
+async def test_rolled_back_unit_of_work_publishes_nothing(db):
+    engine, metadata, _ = db
+    with pytest.raises(RuntimeError):
+        async with _uow(engine, metadata) as uow:
+            await uow.publish("x", key="k", type="t", time=datetime.now(UTC), data={})
+            raise RuntimeError("handler failed")
+    async with engine.connect() as conn:
+        count = (await conn.execute(text(f'SELECT count(*) FROM "{metadata.schema}".outbox'))).scalar_one()
+    assert count == 0
+
+
+async def _run_loop(loop: ConsumerLoop, until, timeout: float = 20) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await until() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.wait_for(task, 15)
+
+
+async def _count(engine, table) -> int:
+    async with engine.connect() as conn:
+        return len((await conn.execute(select(table))).all())
+
+
+async def test_redelivered_event_has_no_second_effect_and_offsets_survive_restart(kafka, db, settings_for):
+    engine, metadata, effects = db
+    topic = await _topic(kafka)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    env = make_envelope(source="test", type="t", time=datetime.now(UTC), data={})
+    for _ in range(2):  # the same event twice: an at-least-once redelivery
+        await producer.send_and_wait(topic, env.to_bytes(), key=b"k")
+    calls = []
+
+    async def handler(uow: UnitOfWork, e) -> None:
+        calls.append(e.id)
+        await uow.session.execute(effects.insert().values(event_id=e.id))
+
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    make = lambda: ConsumerLoop(name="test", topics=[topic], handler=handler, settings=settings_for("ingest"),  # noqa: E731
+                                uow_factory=lambda: _uow(engine, metadata), producer=producer, group_id=group)
+    first = make()
+    await _run_loop(first, lambda: _done(engine, effects, 1))
+    assert await _count(engine, effects) == 1
+    await producer.send_and_wait(topic, make_envelope(source="test", type="t", time=datetime.now(UTC),
+                                                      data={}).to_bytes(), key=b"k")
+    second = make()  # a restart: resumes from the committed offset, so only the new event is handled
+    await _run_loop(second, lambda: _done(engine, effects, 2))
+    await producer.stop()
+    assert await _count(engine, effects) == 2
+    assert len(calls) == 2
+
+
+async def _done(engine, table, n: int) -> bool:
+    return await _count(engine, table) >= n
+
+
+async def test_poison_and_failing_messages_go_to_the_dlq_with_a_reason(kafka, db, settings_for):
+    engine, metadata, effects = db
+    topic = await _topic(kafka)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    await producer.send_and_wait(topic, b"{not an envelope", key=b"k")
+    bad = make_envelope(source="test", type="t", time=datetime.now(UTC), data={"explode": True})
+    good = make_envelope(source="test", type="t", time=datetime.now(UTC), data={})
+    await producer.send_and_wait(topic, bad.to_bytes(), key=b"k")
+    await producer.send_and_wait(topic, good.to_bytes(), key=b"k")
+
+    async def handler(uow: UnitOfWork, e) -> None:
+        if e.data.get("explode"):
+            raise ValueError("cannot apply this event")
+        await uow.session.execute(effects.insert().values(event_id=e.id))
+
+    loop = ConsumerLoop(name="test", topics=[topic], handler=handler, settings=settings_for("ingest"),
+                        uow_factory=lambda: _uow(engine, metadata), producer=producer,
+                        group_id=f"g-{uuid.uuid4().hex[:6]}")
+    await _run_loop(loop, lambda: _done(engine, effects, 1))
+    dead = await _read_all(kafka, f"{topic}.dlq", 2)
+    await producer.stop()
+    reasons = [dict(r.headers)["x-replenish-reason"].decode() for r in dead]
+    assert len(dead) == 2
+    assert "not a CloudEvents envelope" in reasons[0]
+    assert "cannot apply this event" in reasons[1]
+    assert await _count(engine, effects) == 1  # the good event behind them was still handled
+
+
