@@ -8,10 +8,12 @@ import stockpyl.eoq as spl_eoq
 import stockpyl.loss_functions as spl_loss
 
 from services.policy.domain.formulas import (
+    empirical_loss,
     eoq,
     inverse_normal_loss,
     normal_loss,
     portfolio_fill_k,
+    portfolio_fill_k_empirical,
     protection_sigma,
     round_lot,
     safety_stock,
@@ -84,3 +86,14 @@ def test_continuous_levels_add_cycle_on_top_of_reorder_point():
     t = compute_targets(10.0, 0.0, 5.0, review_days=7, service_level=0.95)
     assert float(t.reorder_point) == pytest.approx(50.0)
     assert float(t.order_up_to) == pytest.approx(120.0)
+
+
+def test_empirical_loss_of_two_point_sample():
+    # samples -1 and 3, k = 1: mean((0, 2)) = 1
+    assert float(empirical_loss(np.array([[-1.0], [3.0]]), 1.0)[0]) == pytest.approx(1.0)
+
+
+def test_empirical_portfolio_k_matches_normal_for_normal_samples():
+    z = np.random.default_rng(5).standard_normal((200_000, 1))
+    k = portfolio_fill_k_empirical(0.95, [100.0], [50.0], z)
+    assert k == pytest.approx(0.9022, abs=0.02)

@@ -21,6 +21,17 @@ class Forecasts:
     horizon: int
     mean: np.ndarray
     sigma: np.ndarray
+    errors: np.ndarray  # actual - mean of origin t; known only from day t + horizon on
+
+    def standardized_errors(self, t: int, window: int) -> np.ndarray:
+        """Errors of origins whose window had closed by day t, over the σ known at their origin."""
+        last = t - self.horizon
+        first = max(last - window, 0)
+        if last <= first:
+            return np.zeros((1, self.mean.shape[1]))
+        z = self.errors[first:last] / np.maximum(self.sigma[first:last], 1e-9)
+        # the shape of the tail is kept, the level is not: an old bias says little about the next weeks
+        return z - z.mean(axis=0)
 
 
 def weekly_profile(demand: np.ndarray, weekdays: np.ndarray, fit_end: int) -> np.ndarray:
@@ -93,4 +104,4 @@ def fit_forecasts(demand: np.ndarray, promo: np.ndarray | None, weekdays: np.nda
     scored = slice(WARMUP_DAYS, fit_end - horizon)
     best = np.argmin(np.mean(np.square(actual[scored, None, :] - means[scored]), axis=0), axis=0)
     mean = np.take_along_axis(means, best[None, None, :], axis=1)[:, 0, :]
-    return Forecasts(horizon, mean, _error_sigma(actual - mean, horizon, fit_end))
+    return Forecasts(horizon, mean, _error_sigma(actual - mean, horizon, fit_end), actual - mean)

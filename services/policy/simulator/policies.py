@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.policy.domain.formulas import portfolio_fill_k
+from services.policy.domain.formulas import portfolio_fill_k, portfolio_fill_k_empirical
 from services.policy.domain.targets import compute_targets
 
 from .engine import LevelFn, SimConfig, SimResult, simulate_levels
@@ -19,6 +19,8 @@ class PolicySetup:
     target_fill: float = 0.95
     periodic: bool = True
     portfolio: bool = True  # one k for all SKUs to meet the aggregate fill rate at least stock
+    empirical: bool = False  # loss function of past standardized errors instead of the normal's
+    error_window: int = 365
 
 
 def forecast_levels(fc: Forecasts, cfg: SimConfig, setup: PolicySetup) -> LevelFn:
@@ -34,7 +36,11 @@ def forecast_levels(fc: Forecasts, cfg: SimConfig, setup: PolicySetup) -> LevelF
         k = None
         if setup.portfolio:
             probe = compute_targets(daily, daily_std, cfg.lead_time, **common)
-            k = portfolio_fill_k(setup.target_fill, probe.cycle_qty, probe.protection_sigma)
+            if setup.empirical:
+                k = portfolio_fill_k_empirical(setup.target_fill, probe.cycle_qty, probe.protection_sigma,
+                                               fc.standardized_errors(t, setup.error_window))
+            else:
+                k = portfolio_fill_k(setup.target_fill, probe.cycle_qty, probe.protection_sigma)
         t_ = compute_targets(daily, daily_std, cfg.lead_time, k=k, **common)
         if setup.periodic:
             return t_.order_up_to - 1e-9, t_.order_up_to
