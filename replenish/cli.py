@@ -41,14 +41,20 @@ def up(demo: Annotated[bool, typer.Option(help="Stream demo data through the pla
     from shared.runtime.platform import Platform
 
     _install_stop_signals()
-    platform = Platform(data_dir)
+    env, sink = dict(os.environ), None
+    if demo and not env.get("REPLENISH_CONFIG"):
+        from replenish.demo import ChatSink
+        sink = ChatSink()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        env["REPLENISH_CONFIG"] = str(sink.write_config(data_dir / "demo-config.yaml").resolve())
+    platform = Platform(data_dir, env=env)
     try:
         endpoints = platform.start()
         typer.echo(json.dumps({k: v for k, v in endpoints.items() if k != "tokens"}, indent=2))
         typer.echo(f"tokens in {data_dir / 'endpoints.json'}; Ctrl-C stops everything")
         if demo:
             from replenish.demo import run_demo
-            asyncio.run(run_demo(endpoints))
+            asyncio.run(run_demo(endpoints, sink))
         while True:
             signal.pause()
     except _Stop:

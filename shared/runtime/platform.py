@@ -73,7 +73,8 @@ class Platform:
         self.kafka = self.env.get("KAFKA_BOOTSTRAP_SERVERS", "")
         fresh = False
         if not self.kafka:
-            self.broker = BundledBroker(self.logs / "broker.log", port=port_or_free(9092))
+            port = port_or_free(int(self.env.get("REPLENISH_BROKER_PORT", 9092)))
+            self.broker = BundledBroker(self.logs / "broker.log", port=port)
             self.kafka = self.broker.start()
             fresh = True
         self.database_url = self.env.get("DATABASE_URL", "")
