@@ -1,0 +1,156 @@
+"""Orders use cases driven by events: reorder -> PO line, receipt -> PO, master data copies; the save step."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pydantic import ValidationError as PayloadInvalid
+
+from services.orders import repository as repo
+from services.orders.domain import (
+    SYSTEM,
+    AuditEntry,
+    PurchaseOrder,
+    Reorder,
+    add_reorder,
+    apply_receipt,
+    idempotency_key,
+    push_body,
+    render_csv,
+    snapshot,
+)
+from services.orders.domain import ValidationError as DomainInvalid
+from services.orders.models import supplier_items, suppliers
+from services.orders.settings import OrdersSettings
+from shared.bus.consumer import PoisonMessage
+from shared.db.uow import UnitOfWork
+from shared.events.envelope import Envelope
+from shared.events.topics import (
+    MASTER,
+    PURCHASE_ORDERS,
+    REORDERS,
+    STOCK,
+    MasterDataChanged,
+    ReorderDecided,
+    StockChanged,
+)
+
+PO_TYPE = "replenish.orders.purchase_order"
+# A request to notify: email this PO (CSV attached) to a supplier without a webhook. Same topic as the
+# snapshots (key po_id) so it is ordered after the `sent` snapshot; consumers dispatch on `type`.
+PO_EMAIL_TYPE = "replenish.orders.po_email"
+TOPICS = [REORDERS, STOCK, MASTER]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def commit_change(uow: UnitOfWork, before: PurchaseOrder | None, after: PurchaseOrder,
+                        entries: list[AuditEntry], now: datetime) -> None:
+    """Store the PO and its audit; publish the snapshot when it changed; re-push a revised sent PO."""
+    await repo.save_po(uow.session, after, now)
+    await repo.add_audit(uow.session, after.po_id, [e for e in entries if e is not None])
+    if before is None or snapshot(before) != snapshot(after):
+        await uow.publish(PURCHASE_ORDERS, key=after.po_id, type=PO_TYPE, time=now, data=snapshot(after))
+    if before is not None and before.sent_at is not None and after.send_revision > before.send_revision:
+        await request_delivery(uow, after, now)
+
+
+async def request_delivery(uow: UnitOfWork, po: PurchaseOrder, now: datetime) -> str:
+    """Queue this PO revision for its supplier: a webhook push, else an email through notify. Returns channel."""
+    if po.supplier_id.startswith("transfer:"):
+        return "none"  # an internal transfer: nobody outside to tell
+    key = idempotency_key(po.po_id, po.send_revision)
+    hook = await repo.webhook(uow.session, po.supplier_id)
+    row = {"po_id": po.po_id, "revision": po.send_revision, "supplier_id": po.supplier_id,
+           "idempotency_key": key, "body": push_body(po).decode()}
+    if hook is not None:
+        await repo.enqueue_delivery(uow.session, {**row, "channel": "webhook", "status": "pending",
+                                                  "next_attempt_at": now})
+        return "webhook"
+    await repo.enqueue_delivery(uow.session, {**row, "channel": "email", "status": "requested"})
+    master = await repo.supplier(uow.session, po.supplier_id) or {}
+    await uow.publish(PURCHASE_ORDERS, key=po.po_id, type=PO_EMAIL_TYPE, time=now, id=key, data={
+        "po_id": po.po_id, "supplier_id": po.supplier_id, "revision": po.send_revision, "status": po.status,
+        "to": master.get("email"), "supplier_name": master.get("name"), "idempotency_key": key,
+        "subject": f"Purchase order {po.po_id} (revision {po.send_revision})",
+        "attachment": {"filename": f"{po.po_id}.csv", "content_type": "text/csv", "content": render_csv(po)}})
+    return "email"
+
+
+def _entry(po: PurchaseOrder, action: str, now: datetime, reason: str) -> AuditEntry:
+    return AuditEntry(at=now, actor=SYSTEM, action=action, from_status=po.status, to_status=po.status,
+                      reason=reason)
+
+
+async def on_reorder(uow: UnitOfWork, env: Envelope, cfg: OrdersSettings) -> None:
+    """Put the reorder on its supplier's open proposed PO; a reorder already on any PO adds nothing."""
+    try:
+        reorder = Reorder.from_mapping(ReorderDecided.model_validate(env.data).model_dump())
+        party = reorder.party_id
+    except (PayloadInvalid, DomainInvalid) as exc:
+        raise PoisonMessage(f"invalid reorder: {str(exc)[:300]}") from exc
+    await repo.lock_supplier(uow.session, party)
+    if await repo.po_for_reorder(uow.session, reorder.reorder_id):
+        return
+    now = utcnow()
+    po = await repo.open_po_for(uow.session, party, now - timedelta(seconds=cfg.window_s))
+    item = await repo.supplier_item(uow.session, party, reorder.sku) if reorder.kind == "purchase" else None
+    after, added = add_reorder(po, reorder, item, now)
+    if not added:
+        return
+    await repo.index_reorder(uow.session, reorder.reorder_id, after.po_id)
+    action = "create" if po is None else "add_line"
+    await commit_change(uow, po, after, [_entry(after, action, now, f"reorder {reorder.reorder_id}: "
+                                                f"{reorder.quantity:g} of {reorder.sku} at {reorder.location}")],
+                        now)
+
+
+async def on_receipt(uow: UnitOfWork, env: Envelope) -> None:
+    """Book a `stock_adjustment` receipt carrying a po_id; anything odd is flagged, never dropped."""
+    change = StockChanged.model_validate(env.data)
+    if change.type != "stock_adjustment" or change.reason != "receipt" or not change.po_id:
+        return
+    at = change.time if change.time.tzinfo else change.time.replace(tzinfo=UTC)
+    flag = {"event_id": change.event_id, "po_id": change.po_id, "sku": change.sku,
+            "location": change.location, "quantity": change.quantity or 0.0, "at": at}
+    po = await repo.get_po(uow.session, change.po_id, lock=True)
+    if po is None:
+        await repo.add_flags(uow.session, [{**flag, "kind": "unknown_po",
+                                            "detail": f"receipt for unknown PO {change.po_id}"}])
+        return
+    try:
+        after, outcome = apply_receipt(po, change.sku, change.location, change.quantity or 0.0, at,
+                                       receipt_id=change.event_id)
+    except DomainInvalid as exc:
+        await repo.add_flags(uow.session, [{**flag, "kind": "invalid_receipt", "detail": str(exc)}])
+        return
+    if outcome.duplicate:
+        return
+    await repo.add_flags(uow.session, [{**flag, "kind": f.kind, "quantity": f.quantity, "detail": f.detail}
+                                       for f in outcome.flags])
+    entries = [outcome.audit] if outcome.audit else [
+        _entry(after, "receipt", utcnow(), f"booked {change.quantity:g} of {change.sku} at {change.location}")]
+    await commit_change(uow, po, after, entries, utcnow())
+
+
+async def on_master(uow: UnitOfWork, env: Envelope) -> None:
+    master = MasterDataChanged.model_validate(env.data)
+    data = master.data
+    if master.type == "supplier" and data.get("supplier_id"):
+        await repo.upsert(uow.session, suppliers, {"supplier_id": str(data["supplier_id"]), "data": data})
+    elif master.type == "supplier_item" and data.get("supplier_id") and data.get("sku"):
+        await repo.upsert(uow.session, supplier_items, {"supplier_id": str(data["supplier_id"]),
+                                                        "sku": str(data["sku"]), "data": data})
+
+
+def make_dispatch(cfg: OrdersSettings):
+    async def dispatch(uow: UnitOfWork, env: Envelope) -> None:
+        if env.type == "replenish.policy.reorder":
+            await on_reorder(uow, env, cfg)
+        elif env.type == "replenish.ingest.stock_adjustment":
+            await on_receipt(uow, env)
+        elif env.type in ("replenish.ingest.supplier", "replenish.ingest.supplier_item"):
+            await on_master(uow, env)
+
+    return dispatch

@@ -1,0 +1,116 @@
+"""Wall-clock work: close consolidation windows, approve or submit, send approved POs; delay alerts."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+
+from services.orders import repository as repo
+from services.orders.codec import po_from_dict
+from services.orders.domain import STATUSES, PurchaseOrder, po_late_alert, send, submit, unresponsive_alert
+from services.orders.domain.model import APPROVED, PROPOSED, WITH_SUPPLIER
+from services.orders.handlers import commit_change, request_delivery, utcnow
+from services.orders.models import alert_states, purchase_orders
+from services.orders.settings import OrdersSettings
+from shared.db.uow import UnitOfWork
+from shared.events.topics import ORDERS_ALERTS, AlertRaised
+from shared.observability.metrics import PURCHASE_ORDERS
+from shared.service import ServiceRuntime
+
+log = logging.getLogger(__name__)
+PO = purchase_orders.c
+ALERT_TYPE = "replenish.alert"
+
+
+async def dispatch_po(uow: UnitOfWork, po: PurchaseOrder, now: datetime) -> PurchaseOrder:
+    """approved -> sent: `sent` means handed to delivery (a push queued, an email requested)."""
+    sent, entry = send(po, now)
+    channel = await request_delivery(uow, sent, now)
+    if channel == "none":
+        sent = replace(sent, delivery_status="delivered")
+    await commit_change(uow, po, sent, [entry], now)
+    return sent
+
+
+async def close_windows(runtime: ServiceRuntime, cfg: OrdersSettings, now: datetime) -> int:
+    """Every proposed PO past its window is submitted; every approved PO is sent. Returns POs touched."""
+    cutoff = now - timedelta(seconds=cfg.window_s)
+    due = or_(and_(PO.status == PROPOSED, PO.created_at <= cutoff), PO.status == APPROVED)
+    async with runtime.uow() as uow:
+        pos = await repo.claim_pos(uow.session, due)
+        for po in pos:
+            current = po
+            if po.status == PROPOSED:
+                current, entry = submit(po, cfg.approval_rules, now)
+                await commit_change(uow, po, current, [entry], now)
+            if current.status == APPROVED:
+                await dispatch_po(uow, current, now)
+    return len(pos)
+
+
+def _changed(alert: dict, last) -> bool:
+    if last is None:
+        return alert["status"] == "firing"
+    return last.status != alert["status"] or (alert["status"] == "firing" and last.severity != alert["severity"])
+
+
+async def _candidates(uow: UnitOfWork, firing_pos: set[str]) -> list[PurchaseOrder]:
+    where = PO.status.in_(sorted(WITH_SUPPLIER))
+    if firing_pos:
+        where = or_(where, PO.po_id.in_(sorted(firing_pos)))
+    rows = await uow.session.execute(select(PO.data).where(where))
+    return [po_from_dict(r.data) for r in rows]
+
+
+async def check_delays(runtime: ServiceRuntime, cfg: OrdersSettings, now: datetime) -> int:
+    """po_late per PO and supplier_unresponsive per supplier; publishes only what changed since last time."""
+    async with runtime.uow() as uow:
+        lock = func.pg_try_advisory_xact_lock(func.hashtext("orders:delays"))
+        if not (await uow.session.execute(select(lock))).scalar():
+            return 0  # another replica evaluates this round
+        states = await repo.alert_state(uow.session)
+        firing = [s for s in states.values() if s.status == "firing"]
+        pos = await _candidates(uow, {s.po_id for s in firing if s.key.startswith("po_late:") and s.po_id})
+        by_supplier: dict[str, list[PurchaseOrder]] = defaultdict(list)
+        for po in pos:
+            by_supplier[po.supplier_id].append(po)
+        suppliers = set(by_supplier) | {s.supplier_id for s in firing
+                                        if s.key.startswith("supplier_unresponsive:") and s.supplier_id}
+        alerts = [po_late_alert(po, now) for po in pos]
+        alerts += [unresponsive_alert(s, by_supplier.get(s, []), now, cfg.unack_timeout_s) for s in suppliers]
+        published = 0
+        for alert in alerts:
+            if not _changed(alert, states.get(alert["key"])):
+                continue
+            data = AlertRaised.model_validate(alert).model_dump(mode="json", exclude_none=True)
+            await uow.publish(ORDERS_ALERTS, key=alert["key"], type=ALERT_TYPE, time=now, data=data)
+            await repo.upsert(uow.session, alert_states, {
+                "key": alert["key"], "status": alert["status"], "severity": alert["severity"],
+                "po_id": alert.get("po_id"), "supplier_id": alert.get("supplier_id"), "published_at": now})
+            published += 1
+        counts = await repo.count_by_status(uow.session)
+    for status in STATUSES:
+        PURCHASE_ORDERS.labels(status).set(counts.get(status, 0))
+    return published
+
+
+async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event, cfg: OrdersSettings) -> None:
+    """The window closer every tick, delay checks every delay_check_s; one failing round stops nothing."""
+    last_delay_check = 0.0
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        try:
+            await close_windows(runtime, cfg, utcnow())
+            if loop.time() - last_delay_check >= cfg.delay_check_s:
+                last_delay_check = loop.time()
+                await check_delays(runtime, cfg, utcnow())
+        except Exception:
+            log.exception("orders timer round failed")
+        try:
+            await asyncio.wait_for(stop.wait(), cfg.tick_s)
+        except TimeoutError:
+            pass
