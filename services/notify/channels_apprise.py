@@ -1,0 +1,53 @@
+"""Sending one message to one Apprise URL (email, SMS gateways, chat, JSON webhooks), off the event loop."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import apprise
+
+from services.notify.domain.channels import url_scheme
+
+_HTTP_SCHEMES = {"json", "jsons", "form", "forms", "xml", "xmls"}
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    error: str | None = None
+
+
+def prepared_url(url: str, *, idempotency_key: str, timeout_s: float) -> str:
+    """The URL Apprise is given: webhooks carry the idempotency key as a header, and bounded timeouts.
+
+    A receiver that saw the request but answered too late gets the retry with the same
+    `Idempotency-Key`, so it can keep at most one effect per key.
+    """
+    if url_scheme(url) not in _HTTP_SCHEMES:
+        return url
+    sep = "&" if "?" in url else "?"
+    extra = f"+Idempotency-Key={quote(idempotency_key)}&cto={timeout_s:g}&rto={timeout_s:g}"
+    return f"{url}{sep}{extra}"
+
+
+def _send_blocking(url: str, title: str, body: str) -> SendResult:
+    sender = apprise.Apprise()
+    if not sender.add(url):
+        return SendResult(False, "invalid or unsupported Apprise URL")
+    with apprise.LogCapture(level=logging.WARNING) as captured:
+        ok = sender.notify(title=title, body=body or " ")
+        detail = captured.getvalue().strip().splitlines()
+    return SendResult(bool(ok), None if ok else (detail[-1][:500] if detail else "send failed"))
+
+
+async def send(url: str, title: str, body: str, *, idempotency_key: str, timeout_s: float) -> SendResult:
+    """Send once; Apprise is blocking, so it runs in a worker thread."""
+    target = prepared_url(url, idempotency_key=idempotency_key, timeout_s=timeout_s)
+    try:
+        return await asyncio.to_thread(_send_blocking, target, title, body)
+    except Exception as exc:  # a plugin bug must not take the dispatcher down
+        log.exception("apprise send crashed")
+        return SendResult(False, f"{type(exc).__name__}: {exc}"[:500])

@@ -1,0 +1,194 @@
+"""The dispatcher task: alerts → routes → groups → holds → templates → delivery rows → sends; escalation."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from services.notify import groupstore
+from services.notify import repository as repo
+from services.notify.config import NotifyConfig, Receiver
+from services.notify.context import Context, load_context
+from services.notify.domain import (
+    AlertState,
+    FlushDecision,
+    Target,
+    channel_kind,
+    delivery_key,
+    digest_key,
+    flush_due,
+    new_group,
+    render,
+    with_alert,
+)
+from services.notify.domain.channels import url_scheme
+from services.notify.escalate import escalate
+from services.notify.flush import flush_members
+from services.notify.handlers import utcnow
+from services.notify.reload import ConfigSource
+from services.notify.sender import Sender, record_outcome
+from services.notify.settings import NotifySettings
+from shared.db.uow import UnitOfWork
+from shared.service import ServiceRuntime
+
+log = logging.getLogger(__name__)
+DROPPED = ("silenced", "inhibited", "muted")
+LEADER_LOCK = "SELECT pg_try_advisory_lock(hashtext('replenish-notify-dispatcher'))"
+
+
+class Dispatcher:
+    def __init__(self, runtime: ServiceRuntime, settings: NotifySettings, config: ConfigSource) -> None:
+        self.runtime, self.settings, self.config = runtime, settings, config
+        self.sender = Sender(runtime, settings)
+        self.groups: dict[str, groupstore.Group] = {}
+        self.wake = asyncio.Event()
+        self._last_escalation = 0.0
+        self._last_reload = 0.0
+
+    @property
+    def base_url(self) -> str:
+        """Where acknowledge links point: REPLENISH_PUBLIC_URL, else the config's public_url, else our address."""
+        s, cfg = self.runtime.settings, self.config.current
+        return s.public_url or (cfg.public_url if "public_url" in cfg.model_fields_set else s.base_url)
+
+    async def run(self, runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        """Background task: one leader among replicas (advisory lock on a held connection), then tick."""
+        async with runtime.engine.connect() as conn:
+            while not stop.is_set() and not (await conn.scalar(text(LEADER_LOCK))):
+                await conn.commit()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 2.0)
+            await conn.commit()
+            await self._reload_groups()
+            while not stop.is_set():
+                try:
+                    await self.tick(utcnow())
+                except Exception:
+                    log.exception("dispatcher tick failed; groups reloaded from the database")
+                    await self._reload_groups()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.settings.tick_s)
+                self.wake.clear()
+
+    async def _reload_groups(self) -> None:
+        async with self.runtime.uow() as uow:
+            stored = await repo.load_groups(uow.session)
+        self.groups = {key: groupstore.load(state) for key, state in stored.items()}
+
+    async def tick(self, now: datetime) -> None:
+        clock = asyncio.get_running_loop().time()
+        if clock - self._last_reload >= self.settings.reload_every_s:
+            self._last_reload = clock
+            self.config.maybe_reload()
+        config = self.config.current
+        await self.route_changed(config, now)
+        await self.flush_due_groups(config, now)
+        if clock - self._last_escalation >= self.settings.escalation_every_s:
+            self._last_escalation = clock
+            async with self.runtime.uow() as uow:
+                await escalate(uow, self, config, now)
+        await self.sender.send_due(config, now)
+
+    # --- alerts into groups -------------------------------------------------------------------------
+
+    async def route_changed(self, config: NotifyConfig, now: datetime) -> int:
+        async with self.runtime.uow() as uow:
+            rows = await repo.dirty_alerts(uow.session)
+            if not rows:
+                return 0
+            context = await load_context(uow, now)
+            for row in rows:
+                await self._route(uow, repo.to_state(row), config, context, now)
+            await repo.clear_dirty(uow.session, [(row["id"], row["updated_at"]) for row in rows])
+        return len(rows)
+
+    async def _route(self, uow: UnitOfWork, alert: AlertState, config: NotifyConfig, context: Context,
+                     now: datetime) -> None:
+        for target in context.targets(alert, config, now):
+            group = self.groups.get(target.group_key)
+            member = group is not None and alert.id in group.state.members
+            if target.held_by in DROPPED:
+                if alert.status != "acknowledged":
+                    await self.suppress(uow, alert, target, config, now)
+                continue
+            if not member and alert.status != "firing":
+                continue  # nothing was said about it here, so nothing to take back
+            state = group.state if group is not None else new_group(target.group_key, now)
+            state = with_alert(state, alert.id, alert.revision, firing=alert.is_open)
+            await self._save_group(uow, groupstore.Group(state, target.match))
+
+    async def suppress(self, uow: UnitOfWork, alert: AlertState, target: Target, config: NotifyConfig,
+                       now: datetime) -> None:
+        """Log (once per alert revision and receiver) that a silence, inhibition or mute held it back."""
+        key = delivery_key(alert.id, alert.revision, target.match.receiver, occasion="suppressed")
+        row = {"id": f"{key}-s", "idempotency_key": key, "target": -1, "receiver": target.match.receiver,
+               "url": "", "channel": "none", "occasion": f"suppressed:{target.held_by}:{target.detail or ''}",
+               "title": "", "body": "", "status": "suppressed", "attempts": 0, "next_attempt_at": None,
+               "created_at": now, "at": now}
+        if await repo.add_delivery(uow.session, row, [alert]):
+            await record_outcome(uow, row, status="suppressed", attempts=0, at=now)
+
+    async def _save_group(self, uow: UnitOfWork, group: groupstore.Group | None, key: str | None = None) -> None:
+        key = key or group.state.key
+        if group is None:
+            self.groups.pop(key, None)
+            await repo.save_group(uow.session, key, None)
+        else:
+            self.groups[key] = group
+            await repo.save_group(uow.session, key, groupstore.dump(group))
+
+    # --- group flushes --------------------------------------------------------------------------------
+
+    async def flush_due_groups(self, config: NotifyConfig, now: datetime) -> int:
+        due = [(key, decision) for key, group in list(self.groups.items())
+               if (decision := flush_due(group.state, group.match, now)) is not None]
+        if not due:
+            return 0
+        async with self.runtime.uow() as uow:
+            context = await load_context(uow, now)
+            for key, decision in due:
+                await self._flush(uow, key, decision, config, context, now)
+        return len(due)
+
+    async def _flush(self, uow: UnitOfWork, key: str, decision: FlushDecision, config: NotifyConfig,
+                     context: Context, now: datetime) -> None:
+        group = self.groups[key]
+        states = await repo.alerts_by_ids(uow.session, group.state.members)
+        try:
+            receiver = config.receiver(group.match.receiver)
+        except KeyError:
+            log.warning("receiver %s is gone from the config; dropping group %s", group.match.receiver, key)
+            await self._save_group(uow, None, key)
+            return
+        plan = flush_members(group, states, decision, receiver.send_resolved,
+                             lambda alert: context.targets(alert, config, now))
+        if plan.message:
+            occasion = f"{decision.reason}:{decision.sequence}" if decision.reason == "repeat" else ""
+            if len(plan.message) == 1:
+                alert = plan.message[0]
+                idem = delivery_key(alert.id, alert.revision, receiver.name, occasion=occasion)
+            else:
+                members = [(a.id, a.revision) for a in plan.message]
+                idem = digest_key(key, receiver.name, members, sequence=decision.sequence)
+            await self.enqueue(uow, receiver, plan.message, idem=idem, occasion=decision.reason, now=now)
+        updated = groupstore.Group(plan.after, group.match) if plan.after is not None else None
+        await self._save_group(uow, updated, key)
+
+    async def enqueue(self, uow: UnitOfWork, receiver: Receiver, alerts: list[AlertState], *, idem: str,
+                      occasion: str, now: datetime) -> int:
+        """Claim the message's key (one row per URL) before anything is sent; existing keys are skipped."""
+        created = 0
+        for index, url in enumerate(receiver.urls):
+            text_ = render(alerts if len(alerts) > 1 else alerts[0], channel_kind(url), receiver.locale,
+                           base_url=self.base_url)
+            row: dict[str, Any] = {
+                "id": f"{idem}-{index}", "idempotency_key": idem, "target": index, "receiver": receiver.name,
+                "url": url, "channel": url_scheme(url), "occasion": occasion, "title": text_.title,
+                "body": text_.body, "status": "pending", "attempts": 0, "next_attempt_at": now,
+                "created_at": now, "at": now}
+            created += await repo.add_delivery(uow.session, row, alerts)
+        return created

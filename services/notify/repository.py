@@ -1,0 +1,197 @@
+"""Async repositories of the notify schema: alerts as domain AlertState, silences, deliveries, groups."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notify.domain import AlertState, HistoryEntry, Silence, parse_matcher
+from services.notify.models import alerts, deliveries, delivery_alerts, groups, silences
+
+_STATE_FIELDS = (
+    "id", "key", "type", "severity", "status", "summary", "first_fired_at", "last_fired_at", "last_event_at",
+    "explanation", "labels", "sku", "location", "supplier_id", "category", "po_id", "value_at_risk",
+    "revision", "fire_count", "resolved_at", "acked_by", "acked_at", "ack_comment", "escalation_started_at",
+)
+
+
+# --- alerts -------------------------------------------------------------------------------------------
+
+def history_json(entries: Iterable[HistoryEntry]) -> list[dict[str, Any]]:
+    return [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "comment": e.comment}
+            for e in entries]
+
+
+def to_state(row: Mapping[str, Any]) -> AlertState:
+    values = {name: row[name] for name in _STATE_FIELDS}
+    history = tuple(HistoryEntry(datetime.fromisoformat(h["at"]), h["actor"], h["action"], h.get("comment"))
+                    for h in row["history"])
+    sent = frozenset((int(c), int(s)) for c, s in row["escalations_sent"])
+    return AlertState(**values, history=history, escalations_sent=sent)
+
+
+def to_row(state: AlertState) -> dict[str, Any]:
+    row = {name: getattr(state, name) for name in _STATE_FIELDS}
+    row["explanation"] = dict(state.explanation)
+    row["labels"] = dict(state.labels)
+    row["history"] = history_json(state.history)
+    row["escalations_sent"] = sorted([c, s] for c, s in state.escalations_sent)
+    return row
+
+
+async def alert_by_key(session: AsyncSession, key: str, *, lock: bool = False) -> AlertState | None:
+    stmt = select(alerts).where(alerts.c.key == key)
+    row = (await session.execute(stmt.with_for_update() if lock else stmt)).mappings().first()
+    return to_state(row) if row else None
+
+
+async def alert_row(session: AsyncSession, alert_id: str, *, lock: bool = False) -> Mapping[str, Any] | None:
+    stmt = select(alerts).where(alerts.c.id == alert_id)
+    return (await session.execute(stmt.with_for_update() if lock else stmt)).mappings().first()
+
+
+async def save_alert(session: AsyncSession, state: AlertState, *, dispatch: bool) -> None:
+    """Insert or update the alert; `dispatch` flags it for the dispatcher (never clears a pending flag)."""
+    row = {**to_row(state), "needs_dispatch": dispatch, "updated_at": func.clock_timestamp()}
+    changes = {k: v for k, v in row.items() if k not in ("id", "key", "needs_dispatch")}
+    changes["needs_dispatch"] = alerts.c.needs_dispatch | dispatch
+    stmt = pg_insert(alerts).values(**row).on_conflict_do_update(index_elements=[alerts.c.key], set_=changes)
+    await session.execute(stmt)
+
+
+async def list_alerts(session: AsyncSession, filters: Mapping[str, str | None], *, limit: int = 500
+                      ) -> list[Mapping[str, Any]]:
+    stmt = select(alerts)
+    for name, value in filters.items():
+        if value:
+            stmt = stmt.where(alerts.c[name] == value)
+    stmt = stmt.order_by(alerts.c.last_fired_at.desc(), alerts.c.id).limit(limit)
+    return list((await session.execute(stmt)).mappings())
+
+
+async def dirty_alerts(session: AsyncSession, *, limit: int = 500) -> list[Mapping[str, Any]]:
+    stmt = select(alerts).where(alerts.c.needs_dispatch).order_by(alerts.c.updated_at).limit(limit)
+    return list((await session.execute(stmt)).mappings())
+
+
+async def clear_dirty(session: AsyncSession, seen: Iterable[tuple[str, datetime]]) -> None:
+    """Clear the flag only where the alert did not change since it was read (a newer change stays flagged)."""
+    for alert_id, updated_at in seen:
+        await session.execute(update(alerts).where(and_(alerts.c.id == alert_id, alerts.c.updated_at == updated_at))
+                              .values(needs_dispatch=False))
+
+
+async def alerts_by_ids(session: AsyncSession, ids: Iterable[str]) -> dict[str, AlertState]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = (await session.execute(select(alerts).where(alerts.c.id.in_(wanted)))).mappings()
+    return {row["id"]: to_state(row) for row in rows}
+
+
+async def open_alerts(session: AsyncSession) -> list[AlertState]:
+    """Open alerts (inhibition sources); explanation and history are not needed for that."""
+    rows = (await session.execute(select(alerts).where(alerts.c.status != "resolved"))).mappings()
+    return [to_state({**row, "explanation": {}, "history": []}) for row in rows]
+
+
+async def firing_alerts(session: AsyncSession) -> list[AlertState]:
+    stmt = select(alerts).where(and_(alerts.c.status == "firing", alerts.c.escalation_started_at.is_not(None)))
+    return [to_state(row) for row in (await session.execute(stmt)).mappings()]
+
+
+# --- silences -----------------------------------------------------------------------------------------
+
+def to_silence(row: Mapping[str, Any]) -> Silence:
+    return Silence(id=row["id"], matchers=tuple(parse_matcher(m) for m in row["matchers"]),
+                   starts_at=row["starts_at"], ends_at=row["ends_at"], reason=row["reason"],
+                   created_by=row["created_by"])
+
+
+async def add_silence(session: AsyncSession, silence: Silence) -> None:
+    await session.execute(silences.insert().values(
+        id=silence.id, matchers=[str(m) for m in silence.matchers], starts_at=silence.starts_at,
+        ends_at=silence.ends_at, reason=silence.reason, created_by=silence.created_by))
+
+
+async def list_silences(session: AsyncSession, *, now: datetime | None = None) -> list[Mapping[str, Any]]:
+    """Not deleted; with `now`, only those still in force or yet to start."""
+    stmt = select(silences).where(silences.c.deleted_at.is_(None))
+    if now is not None:
+        stmt = stmt.where(silences.c.ends_at > now)
+    return list((await session.execute(stmt.order_by(silences.c.starts_at))).mappings())
+
+
+async def active_silences(session: AsyncSession, now: datetime) -> list[Silence]:
+    return [to_silence(row) for row in await list_silences(session, now=now)]
+
+
+async def expire_silence(session: AsyncSession, silence_id: str, now: datetime) -> bool:
+    stmt = (update(silences).where(and_(silences.c.id == silence_id, silences.c.deleted_at.is_(None)))
+            .values(deleted_at=now).returning(silences.c.id))
+    return (await session.execute(stmt)).first() is not None
+
+
+# --- deliveries ---------------------------------------------------------------------------------------
+
+async def add_delivery(session: AsyncSession, row: dict[str, Any], members: list[AlertState]) -> bool:
+    """Claim the delivery key; False when it exists already (this message was decided before)."""
+    stmt = pg_insert(deliveries).values(**row).on_conflict_do_nothing().returning(deliveries.c.id)
+    if (await session.execute(stmt)).first() is None:
+        return False
+    await session.execute(pg_insert(delivery_alerts).values([
+        {"delivery_id": row["id"], "alert_id": a.id, "alert_key": a.key, "revision": a.revision}
+        for a in members]).on_conflict_do_nothing())
+    return True
+
+
+async def due_deliveries(session: AsyncSession, now: datetime, *, limit: int) -> list[Mapping[str, Any]]:
+    stmt = (select(deliveries).where(and_(deliveries.c.status.in_(("pending", "sending")),
+                                          deliveries.c.next_attempt_at <= now))
+            .order_by(deliveries.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+    return list((await session.execute(stmt)).mappings())
+
+
+async def update_delivery(session: AsyncSession, delivery_id: str, **values: Any) -> None:
+    await session.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+
+
+async def delivery_members(session: AsyncSession, delivery_id: str) -> list[Mapping[str, Any]]:
+    stmt = select(delivery_alerts).where(delivery_alerts.c.delivery_id == delivery_id)
+    return list((await session.execute(stmt)).mappings())
+
+
+async def deliveries_of(session: AsyncSession, alert_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Delivery log per alert: channel, status, attempts, at (oldest first)."""
+    if not alert_ids:
+        return {}
+    stmt = (select(delivery_alerts.c.alert_id, deliveries.c.receiver, deliveries.c.channel,
+                   deliveries.c.status, deliveries.c.attempts, deliveries.c.at, deliveries.c.occasion,
+                   delivery_alerts.c.revision)
+            .join(deliveries, deliveries.c.id == delivery_alerts.c.delivery_id)
+            .where(delivery_alerts.c.alert_id.in_(alert_ids)).order_by(deliveries.c.created_at))
+    log: dict[str, list[dict[str, Any]]] = {a: [] for a in alert_ids}
+    for row in (await session.execute(stmt)).mappings():
+        entry = dict(row)
+        log[entry.pop("alert_id")].append(entry)
+    return log
+
+
+# --- groups -------------------------------------------------------------------------------------------
+
+async def load_groups(session: AsyncSession) -> dict[str, dict[str, Any]]:
+    rows = (await session.execute(select(groups.c.key, groups.c.state))).all()
+    return {key: state for key, state in rows}
+
+
+async def save_group(session: AsyncSession, key: str, state: dict[str, Any] | None) -> None:
+    if state is None:
+        await session.execute(groups.delete().where(groups.c.key == key))
+        return
+    stmt = pg_insert(groups).values(key=key, state=state, updated_at=func.now())
+    await session.execute(stmt.on_conflict_do_update(index_elements=[groups.c.key],
+                                                     set_={"state": state, "updated_at": func.now()}))

@@ -1,0 +1,88 @@
+"""Notify HTTP API: alerts (list, get, ack, resolve) and silences. No SQL, no rules here."""
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+
+from services.notify import handlers
+from services.notify import repository as repo
+from services.notify.domain import alert_labels
+from services.notify.schemas import AckRequest, ResolveRequest, SilenceRequest, alert_json, silence_json
+from shared.http.deps import Ops, Reader
+from shared.http.errors import ApiError
+
+router = APIRouter(prefix="/v1", tags=["alerts"])
+
+
+def _runtime(request: Request):
+    return request.app.state.runtime
+
+
+async def _alert(request: Request, alert_id: str) -> dict:
+    async with _runtime(request).uow() as uow:
+        row = await repo.alert_row(uow.session, alert_id)
+        if row is None:
+            raise ApiError(404, f"no alert {alert_id}")
+        log = await repo.deliveries_of(uow.session, [alert_id])
+    return alert_json(row, log[alert_id], alert_labels(repo.to_state(row)))
+
+
+@router.get("/alerts")
+async def list_alerts(request: Request, _: Reader,
+                      status: Literal["firing", "acknowledged", "resolved"] | None = None,
+                      severity: Literal["info", "warning", "critical"] | None = None,
+                      type: str | None = None, sku: str | None = None, location: str | None = None,
+                      supplier_id: str | None = None) -> dict:
+    filters = {"status": status, "severity": severity, "type": type, "sku": sku, "location": location,
+               "supplier_id": supplier_id}
+    async with _runtime(request).uow() as uow:
+        rows = await repo.list_alerts(uow.session, filters)
+        log = await repo.deliveries_of(uow.session, [r["id"] for r in rows])
+    return {"items": [alert_json(r, log[r["id"]], alert_labels(repo.to_state(r))) for r in rows]}
+
+
+@router.get("/alerts/{alert_id}")
+async def get_alert(alert_id: str, request: Request, _: Reader) -> dict:
+    return await _alert(request, alert_id)
+
+
+@router.post("/alerts/{alert_id}/ack")
+async def ack_alert(alert_id: str, request: Request, principal: Ops, body: AckRequest | None = None) -> dict:
+    async with _runtime(request).uow() as uow:
+        await handlers.acknowledge_alert(uow, alert_id, actor=principal.name, comment=body and body.comment)
+    return await _alert(request, alert_id)
+
+
+@router.post("/alerts/{alert_id}/resolve")
+async def resolve_alert(alert_id: str, request: Request, principal: Ops,
+                        body: ResolveRequest | None = None) -> dict:
+    async with _runtime(request).uow() as uow:
+        await handlers.resolve_alert(uow, alert_id, actor=principal.name, comment=body and body.comment)
+    return await _alert(request, alert_id)
+
+
+@router.post("/silences", status_code=201, tags=["silences"])
+async def create_silence(body: SilenceRequest, request: Request, principal: Ops) -> dict:
+    async with _runtime(request).uow() as uow:
+        silence = await handlers.create_silence(uow, matchers=body.parsed(), starts_at=body.starts_at,
+                                                ends_at=body.ends_at, reason=body.reason,
+                                                created_by=principal.name)
+    async with _runtime(request).uow() as uow:
+        rows = [r for r in await repo.list_silences(uow.session) if r["id"] == silence.id]
+    return silence_json(rows[0], handlers.utcnow())
+
+
+@router.get("/silences", tags=["silences"])
+async def list_silences(request: Request, _: Reader, include_expired: bool = False) -> dict:
+    now = handlers.utcnow()
+    async with _runtime(request).uow() as uow:
+        rows = await repo.list_silences(uow.session, now=None if include_expired else now)
+    return {"items": [silence_json(r, now) for r in rows]}
+
+
+@router.delete("/silences/{silence_id}", status_code=204, tags=["silences"])
+async def delete_silence(silence_id: str, request: Request, _: Ops) -> Response:
+    async with _runtime(request).uow() as uow:
+        await handlers.expire_silence(uow, silence_id)
+    return Response(status_code=204)
