@@ -1,0 +1,140 @@
+"""End-to-end alert latency: stock event at ingest → chat webhook, under background load (a benchmark)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.server
+import json
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from shared.runtime.platform import Platform
+from shared.runtime.ports import free_port
+from shared.settings import SERVICES
+
+
+class Receiver:
+    """Records the arrival time of every alert key mentioned in a webhook body."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, float] = {}
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode(errors="replace")
+                now = time.monotonic()
+                for token in body.replace('"', " ").replace("\\n", " ").split():
+                    if token.startswith("PROBE-"):
+                        outer.arrivals.setdefault(token.strip(".,:;)"), now)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def _master(sku: str, location: str, at: datetime) -> list[dict]:
+    t = at.isoformat()
+    return [{"id": f"item-{sku}", "source": "bench/erp", "type": "item", "time": t,
+             "data": {"sku": sku, "name": sku, "base_unit": "each"}},
+            {"id": f"si-{sku}", "source": "bench/erp", "type": "supplier_item", "time": t,
+             "data": {"supplier_id": "SUP-B", "sku": sku, "lead_time_days": 7}}] + [
+            {"id": f"s-{sku}-{d}", "source": "bench/pos", "type": "sale",
+             "time": (at + timedelta(days=d + 1)).isoformat(),
+             "data": {"sku": sku, "location": location, "quantity": 10}} for d in range(14)] + [
+            {"id": f"c0-{sku}", "source": "bench/wms", "type": "stock_count", "time": t,
+             "data": {"sku": sku, "location": location, "on_hand": 10_000}}]
+
+
+async def _background(client: httpx.AsyncClient, url: str, token: str, rate: int, stop: asyncio.Event) -> int:
+    sent, n = 0, 0
+    while not stop.is_set():
+        tick = time.monotonic()
+        now = datetime.now(UTC).isoformat()
+        batch = [{"id": f"bg-{n}-{i}", "source": "bench/bg", "type": "sale", "time": now,
+                  "data": {"sku": f"BG-{i % 50}", "location": "store-bg", "quantity": 1}} for i in range(rate // 10)]
+        n += 1
+        await client.post(f"{url}/v1/events", json=batch, headers={"Authorization": f"Bearer {token}"})
+        sent += len(batch)
+        await asyncio.sleep(max(0.1 - (time.monotonic() - tick), 0))
+    return sent
+
+
+async def measure(p: Platform, receiver: Receiver, probes: int, rate: int) -> list[float]:
+    ingest, token = p.services["ingest"], p.tokens["ingest"]
+    auth = {"Authorization": f"Bearer {token}"}
+    start = datetime.now(UTC) - timedelta(days=20)
+    async with httpx.AsyncClient(timeout=60) as client:
+        setup = [{"id": "loc", "source": "bench/erp", "type": "location", "time": start.isoformat(),
+                  "data": {"location": "store-b", "name": "b", "kind": "store"}},
+                 {"id": "locbg", "source": "bench/erp", "type": "location", "time": start.isoformat(),
+                  "data": {"location": "store-bg", "name": "bg", "kind": "store"}},
+                 {"id": "sup", "source": "bench/erp", "type": "supplier", "time": start.isoformat(),
+                  "data": {"supplier_id": "SUP-B", "name": "b"}}]
+        setup += [{"id": f"bgi-{i}", "source": "bench/erp", "type": "item", "time": start.isoformat(),
+                   "data": {"sku": f"BG-{i}", "name": "bg", "base_unit": "each"}} for i in range(50)]
+        for i in range(probes):
+            setup += _master(f"PROBE-{i}", "store-b", start)
+        await client.post(f"{ingest}/v1/events", json=setup, headers=auth)
+        await asyncio.sleep(15)  # let the history settle (forecasts, positions) before measuring
+        stop = asyncio.Event()
+        bg = asyncio.create_task(_background(client, ingest, token, rate, stop))
+        sent_at: dict[str, float] = {}
+        for i in range(probes):
+            sku = f"PROBE-{i}"
+            sent_at[sku] = time.monotonic()
+            await client.post(f"{ingest}/v1/events", headers=auth, json=[
+                {"id": f"c1-{sku}", "source": "bench/wms", "type": "stock_count",
+                 "time": datetime.now(UTC).isoformat(), "data": {"sku": sku, "location": "store-b", "on_hand": 3}}])
+            await asyncio.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while len(receiver.arrivals) < probes and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        stop.set()
+        await bg
+    return [receiver.arrivals[k] - sent_at[k] for k in sent_at if k in receiver.arrivals]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="replenish bench latency")
+    parser.add_argument("--probes", type=int, default=40)
+    parser.add_argument("--rate", type=int, default=1000, help="background events per second")
+    args = parser.parse_args(argv)
+    receiver = Receiver()
+    data = Path(tempfile.mkdtemp(prefix="replenish-latency-"))
+    config = data / "config.yaml"
+    config.write_text(f"notify:\n  receivers:\n    - name: chat\n      urls: [\"json://127.0.0.1:{receiver.port}/hook\"]\n"
+                      f"  route:\n    receiver: chat\n    group_wait: 0s\n    group_by: [sku, location]\n")
+    env = {"REPLENISH_CONFIG": str(config), "REPLENISH_BROKER_PORT": str(free_port()),
+           **{f"REPLENISH_{s.upper()}_PORT": str(free_port()) for s in SERVICES}}
+    import os
+    p = Platform(data / "platform", env={**{k: v for k, v in os.environ.items()
+                                            if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}, **env})
+    try:
+        p.start()
+        lat = asyncio.run(measure(p, receiver, args.probes, args.rate))
+    finally:
+        p.stop()
+    if not lat:
+        print(json.dumps({"probes": args.probes, "delivered": 0}))
+        return 1
+    ms = np.array(lat) * 1000
+    print(json.dumps({"probes": args.probes, "delivered": len(lat), "background_events_per_s": args.rate,
+                      "p50_ms": round(float(np.percentile(ms, 50)), 1),
+                      "p99_ms": round(float(np.percentile(ms, 99)), 1), "max_ms": round(float(ms.max()), 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
