@@ -64,6 +64,8 @@ async def on_stock(uow: UnitOfWork, env: Envelope) -> None:
     change = StockChanged.model_validate(env.data)
     if change.type == "stock_adjustment":
         await _apply_delta(uow, change.event_id, change.location, change.sku, change.time, change.quantity or 0)
+        if change.reason == "transfer_in":  # the transfer arrived: it no longer counts as on order
+            await repo.close_transfers(uow.session, change.location, change.sku, change.time)
     else:
         await _touch(uow, change.location, change.sku, change.time)
         row = await repo.stock_row(uow.session, change.location, change.sku)

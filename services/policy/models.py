@@ -79,6 +79,7 @@ reorders = Table(
     Column("sku", String(200), nullable=False),
     Column("quantity", Float, nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(20), nullable=False, server_default="purchase"),
     Column("status", String(20), nullable=False),  # open (not yet on a PO) | confirmed | closed
     Column("po_id", String(200), nullable=True),
     Column("payload", JSONB, nullable=False),
@@ -121,6 +122,17 @@ alert_states = Table(
     Column("status", String(20), nullable=False),
     Column("severity", String(20), nullable=False),
     Column("since", DateTime(timezone=True), nullable=False),
+)
+
+segments = Table(
+    "segments", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("abc", String(1), nullable=False),
+    Column("xyz", String(1), nullable=False),
+    Column("pattern", String(20), nullable=False),
+    Column("annual_value", Float, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
 )
 
 rules = Table(

@@ -21,6 +21,7 @@ from services.policy.models import (
     promotions,
     reorders,
     rules,
+    segments,
     stock,
     supplier_items,
 )
@@ -34,6 +35,19 @@ async def upsert(session: AsyncSession, table: Table, values: dict[str, Any]) ->
     stmt = insert(table).values(**values)
     await session.execute(stmt.on_conflict_do_update(
         index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys}))
+
+
+async def upsert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]], chunk: int = 2000) -> None:
+    keys = [c.name for c in table.primary_key.columns]
+    for start in range(0, len(rows), chunk):
+        stmt = insert(table).values(rows[start:start + chunk])
+        await session.execute(stmt.on_conflict_do_update(
+            index_elements=keys, set_={k: stmt.excluded[k] for k in rows[0] if k not in keys}))
+
+
+async def segment_for(session: AsyncSession, location: str, sku: str) -> Any:
+    return (await session.execute(select(segments).where(segments.c.location == location,
+                                                         segments.c.sku == sku))).first()
 
 
 async def get_data(session: AsyncSession, table: Table, **keys: str) -> dict[str, Any] | None:
@@ -107,6 +121,31 @@ async def on_order(session: AsyncSession, location: str, sku: str) -> tuple[floa
         reorders.c.location == location, reorders.c.sku == sku, reorders.c.status == "open"))).scalar_one()
     arrivals = [(r.expected_date, r.open_quantity) for r in lines if r.expected_date]
     return sum(r.open_quantity for r in lines) + float(waiting), arrivals
+
+
+async def close_transfers(session: AsyncSession, location: str, sku: str, upto: datetime) -> None:
+    """A transfer_in at the receiving location ends the open transfers decided before it."""
+    await session.execute(update(reorders).where(
+        reorders.c.location == location, reorders.c.sku == sku, reorders.c.kind == "transfer",
+        reorders.c.status == "open", reorders.c.decided_at <= upto).values(status="closed"))
+
+
+async def list_reorders(session: AsyncSession, *, location: str | None, sku: str | None, status: str | None,
+                        after: str | None, limit: int) -> list[dict[str, Any]]:
+    stmt = select(reorders)
+    for column, value in ((reorders.c.location, location), (reorders.c.sku, sku), (reorders.c.status, status)):
+        if value:
+            stmt = stmt.where(column == value)
+    if after:
+        stmt = stmt.where(reorders.c.reorder_id > after)
+    rows = await session.execute(stmt.order_by(reorders.c.reorder_id).limit(limit))
+    return [r.payload | {"status": r.status, "po_id": r.po_id} for r in rows]
+
+
+async def last_reorder(session: AsyncSession, location: str, sku: str) -> dict[str, Any] | None:
+    row = (await session.execute(select(reorders).where(reorders.c.location == location, reorders.c.sku == sku)
+                                 .order_by(reorders.c.decided_at.desc()).limit(1))).first()
+    return row.payload | {"status": row.status, "po_id": row.po_id} if row else None
 
 
 async def reorder_exists(session: AsyncSession, reorder_id: str) -> bool:

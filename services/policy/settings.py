@@ -1,0 +1,41 @@
+"""Policy settings (REPLENISH_POLICY_*): segment service levels, segmentation cadence, alert thresholds."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.policy.domain.alerts import AlertConfig
+from services.policy.domain.segmentation import SegmentDefaults
+
+
+class PolicySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REPLENISH_POLICY_", extra="ignore")
+
+    default_service_level: float = 0.95   # before a SKU-location has a segment
+    service_level_a: float = 0.98
+    service_level_b: float = 0.95
+    service_level_c: float = 0.90
+    xyz_adjust_z: float = 0.0             # e.g. -0.02: erratic items get a lower default
+    abc_cutoffs: tuple[float, float] = (0.80, 0.95)
+    segment_window_days: int = 91
+    segment_interval_s: float = 300.0     # wall clock between segmentation runs
+    segment_min_changes: int = 500        # ... or sooner once this many sale days changed
+    overstock_days: float = 30.0
+    dead_stock_days: int = 60
+    alert_hysteresis: float = 0.2
+    alert_critical_value: float = 1000.0
+
+    def segment_defaults(self) -> SegmentDefaults:
+        levels = {"A": self.service_level_a, "B": self.service_level_b, "C": self.service_level_c}
+        adjust = {"Z": self.xyz_adjust_z} if self.xyz_adjust_z else {}
+        return SegmentDefaults(abc_cutoffs=self.abc_cutoffs, service_levels=levels, xyz_adjust=adjust)
+
+    def alert_config(self) -> AlertConfig:
+        return AlertConfig(dead_stock_days=self.dead_stock_days, critical_value=self.alert_critical_value,
+                           hysteresis=self.alert_hysteresis, overstock_days=self.overstock_days)
+
+
+@lru_cache(maxsize=1)
+def policy_settings() -> PolicySettings:
+    return PolicySettings()
