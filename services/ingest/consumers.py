@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
 
-from services.ingest import handlers
+from services.ingest import freshness, handlers
 from shared.bus.consumer import PoisonMessage
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope, deterministic_id
@@ -28,6 +28,8 @@ def decode_raw(record: ConsumerRecord) -> Envelope:
 def make_raw_handler(cache: handlers.MasterCache):
     async def handle_raw(uow: UnitOfWork, env: Envelope) -> None:
         # Invalid events land in the quarantine like on every other door; nothing is dropped.
-        await handlers.ingest_batch(uow, cache, [env.data.get("event")], datetime.now(UTC))
+        now = datetime.now(UTC)
+        done = await handlers.ingest_records(uow, cache, [env.data.get("event")], now, door="raw")
+        await freshness.note_arrivals(uow, done.tallies, now)
 
     return handle_raw

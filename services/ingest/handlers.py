@@ -1,33 +1,43 @@
-"""Ingest use cases: take a batch of raw events, validate, dedupe, normalize, publish or quarantine."""
+"""Ingest use cases: a batch from any door is validated, deduped, normalized, then published or quarantined."""
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from services.ingest import repository as repo
-from services.ingest.domain.master import MasterSnapshot, apply_master_in_place
-from services.ingest.domain.normalize import normalize
-from services.ingest.domain.outcomes import Normalized, Pending, Rejected
+from services.ingest.domain.batch import BatchResult, Duplicate, process_batch, raw_id
+from services.ingest.domain.batch import release_pending as release_order
+from services.ingest.domain.master import MASTER_APPLIED, MasterSnapshot, apply_master_in_place
+from services.ingest.domain.outcomes import Normalized, Pending, Rejected, Unreadable
 from shared.db.uow import UnitOfWork
 from shared.events.canonical import MASTER_TYPES, CanonicalEvent, validate_event
-from shared.events.envelope import Envelope, deterministic_id
 from shared.observability.metrics import EVENTS
 
-MASTER_RELEASES = {"item": ("unknown_sku",), "location": ("unknown_location",),
-                   "supplier": ("unknown_supplier",)}
+RELEASES = {"item": "unknown_sku", "location": "unknown_location", "supplier": "unknown_supplier"}
+_EFFECT = {"sale": ("quantity", -1.0), "return": ("quantity", 1.0), "stock_adjustment": ("quantity", 1.0),
+           "stock_count": ("on_hand", 1.0)}
 
 
 @dataclass
-class BatchResult:
+class Tally:
+    """What one batch tells about one source: counters and the newest event time (for freshness)."""
+
     accepted: int = 0
     duplicates: int = 0
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    pending: list[dict[str, Any]] = field(default_factory=list)
+    rejected: int = 0
+    newest: datetime | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected,
-                "pending": self.pending}
+
+@dataclass
+class Ingested:
+    response: dict[str, Any]
+    tallies: dict[str, Tally] = field(default_factory=dict)
+    published: int = 0
 
 
 class MasterCache:
@@ -37,136 +47,175 @@ class MasterCache:
         self.snapshot, self.seq = MasterSnapshot(), 0
 
     async def refresh(self, uow: UnitOfWork) -> None:
-        for row in await repo.master_since(uow.session, self.seq):
-            event = validate_event(row.event, _far_future())
-            if isinstance(event, CanonicalEvent):
-                apply_master_in_place(self.snapshot, event)
+        rows = await repo.master_since(uow.session, self.seq)
+        if not rows:
+            return
+        snapshot = self.snapshot.copy()
+        for row in rows:
+            event = validate_event(row.event, FAR_FUTURE)
+            if isinstance(event, CanonicalEvent) and event.type in MASTER_APPLIED:
+                apply_master_in_place(snapshot, event)
             self.seq = max(self.seq, row.seq)
+        self.snapshot = snapshot
 
 
-def _far_future() -> datetime:
-    # Stored events were validated on arrival; re-reading them must not trip the "not in the future" bound.
-    return datetime(9999, 1, 1, tzinfo=UTC)
+# Stored events were validated on arrival; re-reading them must not trip the "not in the future" bound.
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-def _ident(obj: Any) -> str | None:
-    return obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
+def envelope_id(source: str, event_id: str) -> str:
+    """The canonical event's id: stable per (source, id), so a republish is recognisably the same event."""
+    digest = hashlib.sha256(json.dumps(["ingest", source, event_id], separators=(",", ":")).encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=5))
 
 
-def _envelope_row(event: CanonicalEvent, out: Normalized) -> dict[str, Any]:
-    env = Envelope(id=deterministic_id("ingest", event.source, event.id), source=f"replenish/ingest/{event.source}",
-                   type=f"replenish.ingest.{event.type}", time=event.time, subject=out.key, data=out.payload)
-    return {"topic": out.topic, "key": out.key, "payload": env.to_bytes(), "headers": None}
-
-
-def _quarantine_row(event: CanonicalEvent | None, raw: Any, *, status: str, reason: str,
-                    errors: list[str]) -> dict[str, Any]:
-    return {"source": event.source if event else (raw.get("source") if isinstance(raw, dict)
-                                                  and isinstance(raw.get("source"), str) else None),
-            "event_id": event.id if event else _ident(raw), "type": event.type if event else None,
-            "event_time": event.time if event else None, "status": status, "reason": reason,
-            "errors": errors, "raw": _jsonable(raw)}
+def outbox_row(out: Normalized) -> dict[str, Any]:
+    """The CloudEvents bytes, built directly: a pydantic Envelope per event was the hot spot of a batch."""
+    event = out.event
+    envelope = {"specversion": "1.0", "id": envelope_id(event.source, event.id),
+                "source": f"replenish/ingest/{event.source}", "type": f"replenish.ingest.{event.type}",
+                "time": event.time.isoformat(), "subject": out.key, "datacontenttype": "application/json",
+                "data": out.payload}
+    payload = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return {"topic": out.topic, "key": out.key, "payload": payload, "headers": None}
 
 
 def _jsonable(raw: Any) -> Any:
+    if isinstance(raw, Unreadable):
+        return None
     return raw if isinstance(raw, dict | list | str | int | float | bool) or raw is None else repr(raw)
 
 
-async def ingest_batch(uow: UnitOfWork, cache: MasterCache, raw: list[Any], now: datetime) -> BatchResult:
-    """The §3 batch semantics; master data earlier in the batch applies to later events."""
-    result, stats = BatchResult(), _Stats()
-    candidates: list[tuple[int, CanonicalEvent, Any]] = []
-    seen: set[tuple[str, str]] = set()
-    quarantined: list[dict[str, Any]] = []
-    for index, obj in enumerate(raw):
-        checked = validate_event(obj, now)
-        if not isinstance(checked, CanonicalEvent):
-            result.rejected.append({"index": index, "id": _ident(obj), "errors": checked})
-            quarantined.append(_quarantine_row(None, obj, status="rejected", reason="invalid", errors=checked))
-            stats.add(quarantined[-1]["source"] or "unknown", "rejected")
-            continue
-        key = (checked.source, checked.id)
-        if key in seen:
-            result.duplicates += 1
-            stats.add(checked.source, "duplicates")
-            continue
-        seen.add(key)
-        candidates.append((index, checked, obj))
-    known = await repo.existing_keys(uow.session, [(e.source, e.id) for _, e, _ in candidates])
+def _source_of(raw: Any, event: CanonicalEvent | None) -> str | None:
+    if event is not None:
+        return event.source
+    value = raw.get("source") if isinstance(raw, dict) else None
+    return value.strip()[:200] or None if isinstance(value, str) else None
+
+
+def quarantine_row(outcome: Pending | Rejected, raw: Any, door: str) -> dict[str, Any]:
+    event = outcome.event
+    if isinstance(outcome, Pending):
+        status, reason, errors = "pending", outcome.reason, [outcome.detail]
+    else:
+        status, reason, errors = "rejected", "invalid", outcome.errors
+    return {"source": _source_of(raw, event), "event_id": event.id if event else raw_id(raw),
+            "type": event.type if event else None, "event_time": event.time if event else None,
+            "status": status, "reason": reason, "errors": errors, "raw": _jsonable(raw), "door": door}
+
+
+def ledger_row(outcome: Normalized | Pending) -> dict[str, Any]:
+    event = outcome.event
+    row = {"source": event.source, "event_id": event.id, "type": event.type, "event_time": event.time,
+           "location": None, "sku": None, "quantity": None}
+    effect = _EFFECT.get(event.type)
+    if effect and isinstance(outcome, Normalized):
+        name, sign = effect
+        row.update(location=outcome.payload["location"], sku=outcome.payload["sku"],
+                   quantity=sign * outcome.payload[name])
+    return row
+
+
+def _precheck(item: object, now: datetime) -> CanonicalEvent | Unreadable:
+    if isinstance(item, Unreadable):
+        return item
+    checked = validate_event(item, now)
+    return checked if isinstance(checked, CanonicalEvent) else Unreadable(checked, raw_id(item))
+
+
+async def ingest_records(uow: UnitOfWork, cache: MasterCache, items: Sequence[object], now: datetime, *,
+                         door: str = "events", originals: Sequence[object] | None = None,
+                         source: str | None = None) -> Ingested:
+    """CONTRACT §3 batch semantics for any door; `originals` are what the caller sent (kept on rejection)."""
     await cache.refresh(uow)
-    snapshot = cache.snapshot.copy() if any(e.type in MASTER_TYPES for _, e, _ in candidates) else cache.snapshot
-    rows, ledger, released_reasons = [], [], set()
-    for index, event, obj in candidates:
-        if (event.source, event.id) in known:
-            result.duplicates += 1
-            stats.add(event.source, "duplicates")
-            continue
-        outcome = normalize(event, snapshot)
-        if isinstance(outcome, Rejected):
-            result.rejected.append({"index": index, "id": event.id, "errors": outcome.errors})
-            quarantined.append(_quarantine_row(event, obj, status="rejected", reason="invalid",
-                                               errors=outcome.errors))
-            stats.add(event.source, "rejected")
-            continue
-        ledger.append({"source": event.source, "event_id": event.id, "type": event.type, "event_time": event.time})
-        result.accepted += 1
-        stats.add(event.source, "accepted", event.time)
-        if isinstance(outcome, Pending):
-            result.pending.append({"index": index, "id": event.id, "reason": outcome.reason})
-            quarantined.append(_quarantine_row(event, obj, status="pending", reason=outcome.reason,
-                                               errors=[outcome.detail]))
-            continue
-        if event.type in MASTER_TYPES:
-            apply_master_in_place(snapshot, event)
-            await repo.save_master(uow.session, event.type, outcome.key, obj if isinstance(obj, dict)
-                                   else {}, event.time)
-            released_reasons.update(MASTER_RELEASES.get(event.type, ()))
-        rows.append(((event.source, event.id), _envelope_row(event, outcome)))
+    checked = [_precheck(item, now) for item in items]
+    keys = [(e.source, e.id) for e in checked if isinstance(e, CanonicalEvent)]
+    known = await repo.existing_keys(uow.session, keys)
+    batch = process_batch(checked, cache.snapshot, now, seen=lambda source, event_id: (source, event_id) in known)
+    batch.ids = [raw_id(item) for item in items]
+    ledger = [ledger_row(o) for o in batch.outcomes if isinstance(o, Normalized | Pending)]
     new = await repo.record_received(uow.session, ledger)
-    if len(new) != len(ledger):  # a concurrent twin batch won these keys: they are duplicates here
-        raced = len(ledger) - len(new)
-        result.accepted -= raced
-        result.duplicates += raced
-        rows = [(key, row) for key, row in rows if key in new]
-    await uow.publish_many([row for _, row in rows])
+    _lose_races(batch, new)
+    originals = items if originals is None else originals
+    done = await _apply(uow, batch, items, originals, door, source)
+    cache.snapshot = batch.snapshot
+    response = batch.response()
+    EVENTS.labels("ingest", "accepted").inc(response["accepted"])
+    EVENTS.labels("ingest", "rejected").inc(len(response["rejected"]))
+    return Ingested(response, _tallies(batch, originals), done)
+
+
+def _lose_races(batch: BatchResult, new: set[tuple[str, str]]) -> None:
+    """A concurrent twin batch (another request or worker) claimed these keys first: duplicates here."""
+    for index, outcome in enumerate(batch.outcomes):
+        if isinstance(outcome, Normalized | Pending) and (outcome.event.source, outcome.event.id) not in new:
+            batch.outcomes[index] = Duplicate(outcome.event, None)
+
+
+async def _apply(uow: UnitOfWork, batch: BatchResult, items: Sequence[object], originals: Sequence[object],
+                 door: str, source: str | None) -> int:
+    rows, quarantined, released = [], [], set()
+    for index, outcome in enumerate(batch.outcomes):
+        if isinstance(outcome, Normalized):
+            rows.append(outbox_row(outcome))
+            if outcome.event.type in MASTER_TYPES:
+                await repo.save_master(uow.session, outcome.event.type, outcome.key, items[index],
+                                       outcome.event.time)
+                if outcome.event.type in RELEASES:
+                    released.add(RELEASES[outcome.event.type])
+        elif isinstance(outcome, Pending):  # kept as the canonical event, so release can re-read it
+            quarantined.append(quarantine_row(outcome, items[index], door))
+        elif isinstance(outcome, Rejected):
+            unmapped = door == "mapping" and isinstance(items[index], Unreadable)
+            row = quarantine_row(outcome, originals[index], "mapping" if unmapped else door)
+            row["source"] = row["source"] or source  # a feed record the mapping could not read
+            quarantined.append(row)
+    await uow.publish_many(rows)
     await repo.quarantine_events(uow.session, quarantined)
-    if released_reasons:
-        await release_pending(uow, snapshot, released_reasons)
-    await repo.bump_sources(uow.session, stats.by_source, now)
-    cache.snapshot = snapshot
-    EVENTS.labels("ingest", "accepted").inc(result.accepted)
-    EVENTS.labels("ingest", "rejected").inc(len(result.rejected))
-    return result
+    if released:
+        await release_pending(uow, batch.snapshot, released)
+    return len(rows)
+
+
+def _tallies(batch: BatchResult, originals: Sequence[object]) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = {}
+    for index, outcome in enumerate(batch.outcomes):
+        event = outcome.event
+        source = _source_of(originals[index], event) or "unknown"
+        tally = tallies.setdefault(source, Tally())
+        if isinstance(outcome, Duplicate):
+            tally.duplicates += 1
+        elif isinstance(outcome, Rejected):
+            tally.rejected += 1
+        else:
+            tally.accepted += 1
+            if tally.newest is None or event.time > tally.newest:
+                tally.newest = event.time
+    return tallies
 
 
 async def release_pending(uow: UnitOfWork, snapshot: MasterSnapshot, reasons: set[str]) -> int:
     """Events that waited for master data, in event-time order, now that some arrived."""
-    released, done = [], []
+    waiting = []
     for row in await repo.pending_for_release(uow.session, reasons):
-        event = validate_event(row.raw, _far_future())
-        if not isinstance(event, CanonicalEvent):
-            continue
-        outcome = normalize(event, snapshot)
+        event = validate_event(row.raw, FAR_FUTURE)
+        if isinstance(event, CanonicalEvent):
+            waiting.append((row, event))
+    waiting.sort(key=lambda pair: (pair[1].time, pair[1].source, pair[1].id))  # the order release_order uses
+    outcomes = release_order([event for _, event in waiting], snapshot)
+    rows, done = [], []
+    for (row, event), outcome in zip(waiting, outcomes, strict=True):
         if isinstance(outcome, Normalized):
             if event.type in MASTER_TYPES:
-                apply_master_in_place(snapshot, event)
                 await repo.save_master(uow.session, event.type, outcome.key, row.raw, event.time)
-            released.append(_envelope_row(event, outcome))
+            rows.append(outbox_row(outcome))
+            await repo.record_movement(uow.session, ledger_row(outcome))
             done.append(row.id)
         elif isinstance(outcome, Rejected):
-            await repo.resolve_quarantined(uow.session, [row.id], status="rejected", note="; ".join(outcome.errors))
-    await uow.publish_many(released)
+            # It never took effect: forget its key so a corrected resend is not a duplicate.
+            await repo.resolve_quarantined(uow.session, [row.id], status="rejected",
+                                           note="; ".join(outcome.errors))
+            await repo.forget_received(uow.session, event.source, event.id)
+    await uow.publish_many(rows)
     await repo.resolve_quarantined(uow.session, done, status="processed", by="master-data")
     return len(done)
-
-
-class _Stats:
-    def __init__(self) -> None:
-        self.by_source: dict[str, dict[str, Any]] = {}
-
-    def add(self, source: str, what: str, event_time: datetime | None = None) -> None:
-        s = self.by_source.setdefault(source, {"accepted": 0, "duplicates": 0, "rejected": 0,
-                                               "last_event_at": None})
-        s[what] += 1
-        if event_time and (s["last_event_at"] is None or event_time > s["last_event_at"]):
-            s["last_event_at"] = event_time

@@ -1,34 +1,55 @@
-"""Ingest's reads and writes: dedupe ledger, master data, quarantine and source counters."""
+"""Ingest's reads and writes: dedupe ledger, master data, quarantine, mappings and sources."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ingest.models import master, quarantine, received, sources
+from services.ingest.models import mappings, master, quarantine, received, sources
+
+_EXISTING_SQL = ("SELECT r.source, r.event_id FROM ingest.received r "
+                 "JOIN unnest($1::varchar[], $2::varchar[]) AS k(source, event_id) "
+                 "ON r.source = k.source AND r.event_id = k.event_id")
 
 
 async def existing_keys(session: AsyncSession, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    found: set[tuple[str, str]] = set()
-    for start in range(0, len(keys), 2000):
-        chunk = keys[start:start + 2000]
-        rows = await session.execute(select(received.c.source, received.c.event_id)
-                                     .where(tuple_(received.c.source, received.c.event_id).in_(chunk)))
-        found.update((r.source, r.event_id) for r in rows)
-    return found
+    """Which (source, id) were claimed by earlier batches: one round trip for the whole batch."""
+    if not keys:
+        return set()
+    raw = await (await session.connection()).get_raw_connection()
+    found = await raw.driver_connection.fetch(_EXISTING_SQL, [k[0] for k in keys], [k[1] for k in keys])
+    return {(r["source"], r["event_id"]) for r in found}
+
+
+_RECEIVED_COLUMNS = ("source", "event_id", "type", "event_time", "location", "sku", "quantity")
+_RECEIVED_SQL = (
+    "INSERT INTO ingest.received (source, event_id, type, event_time, location, sku, quantity) "
+    "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::timestamptz[], $5::varchar[], "
+    "$6::varchar[], $7::float8[]) ON CONFLICT DO NOTHING RETURNING source, event_id")
 
 
 async def record_received(session: AsyncSession, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    """Insert dedupe rows; returns the keys that were new (a concurrent twin loses the race here)."""
+    """Claim dedupe keys in one statement; returns the keys that were new (a concurrent twin loses here)."""
     if not rows:
         return set()
-    stmt = insert(received).values(rows).on_conflict_do_nothing().returning(received.c.source,
-                                                                            received.c.event_id)
-    return {(r.source, r.event_id) for r in await session.execute(stmt)}
+    # Sorted so two overlapping batches lock keys in the same order and cannot deadlock.
+    rows = sorted(rows, key=lambda r: (r["source"], r["event_id"]))
+    columns = [[r[name] for r in rows] for name in _RECEIVED_COLUMNS]
+    raw = await (await session.connection()).get_raw_connection()
+    found = await raw.driver_connection.fetch(_RECEIVED_SQL, *columns)
+    return {(r["source"], r["event_id"]) for r in found}
+
+
+async def record_movement(session: AsyncSession, row: dict[str, Any]) -> None:
+    """A released pending movement: fill in its resolved location, SKU and effect for the quality report."""
+    await session.execute(update(received).where(received.c.source == row["source"],
+                                                 received.c.event_id == row["event_id"])
+                          .values(location=row["location"], sku=row["sku"], quantity=row["quantity"]))
 
 
 async def master_since(session: AsyncSession, seq: int) -> list[Any]:
@@ -65,55 +86,70 @@ async def resolve_quarantined(session: AsyncSession, ids: list[int], *, status: 
             status=status, resolved_at=func.now(), resolved_by=by, note=note))
 
 
-async def list_quarantine(session: AsyncSession, *, status: str | None, reason: str | None, source: str | None,
-                          after_id: int, limit: int) -> list[Any]:
-    stmt = select(quarantine).where(quarantine.c.id > after_id)
-    if status:
-        stmt = stmt.where(quarantine.c.status == status)
-    if reason:
-        stmt = stmt.where(quarantine.c.reason == reason)
-    if source:
-        stmt = stmt.where(quarantine.c.source == source)
-    return list(await session.execute(stmt.order_by(quarantine.c.id).limit(limit)))
+@dataclass(frozen=True)
+class QuarantineFilter:
+    status: str | None = None
+    reason: str | None = None
+    source: str | None = None
+    type: str | None = None
+    since: datetime | None = None  # arrival (created_at) window
+    until: datetime | None = None
+
+
+async def list_quarantine(session: AsyncSession, where: QuarantineFilter, *, after_id: int,
+                          limit: int) -> list[Any]:
+    q = quarantine.c
+    stmt = select(quarantine).where(q.id > after_id)
+    for column, value in ((q.status, where.status), (q.reason, where.reason), (q.source, where.source),
+                          (q.type, where.type)):
+        if value:
+            stmt = stmt.where(column == value)
+    if where.since:
+        stmt = stmt.where(q.created_at >= where.since)
+    if where.until:
+        stmt = stmt.where(q.created_at < where.until)
+    return list(await session.execute(stmt.order_by(q.id).limit(limit)))
 
 
 async def get_quarantined(session: AsyncSession, qid: int) -> Any:
     return (await session.execute(select(quarantine).where(quarantine.c.id == qid).with_for_update())).first()
 
 
-async def bump_sources(session: AsyncSession, stats: dict[str, dict[str, Any]], now: datetime) -> None:
-    for source, s in stats.items():
-        stmt = insert(sources).values(source=source, accepted=s["accepted"], duplicates=s["duplicates"],
-                                      rejected=s["rejected"], last_event_at=s.get("last_event_at"),
-                                      last_arrival_at=now)
-        ex = stmt.excluded
-        gap = func.extract("epoch", now - sources.c.last_arrival_at)
-        stmt = stmt.on_conflict_do_update(index_elements=[sources.c.source], set_={
-            "accepted": sources.c.accepted + ex.accepted, "duplicates": sources.c.duplicates + ex.duplicates,
-            "rejected": sources.c.rejected + ex.rejected,
-            "last_event_at": func.greatest(sources.c.last_event_at, ex.last_event_at),
-            "last_arrival_at": ex.last_arrival_at,
-            # Learned cadence: an exponentially weighted mean of the gaps between arrivals.
-            "cadence_s": func.coalesce(0.8 * sources.c.cadence_s + 0.2 * gap, gap)})
-        await session.execute(stmt)
-
-
-async def all_sources(session: AsyncSession) -> list[Any]:
-    return list(await session.execute(select(sources).order_by(sources.c.source)))
-
-
-async def set_stale(session: AsyncSession, source: str, stale: bool) -> None:
-    await session.execute(update(sources).where(sources.c.source == source).values(stale=int(stale)))
-
-
-async def quarantine_counts(session: AsyncSession) -> list[Any]:
-    return list(await session.execute(select(quarantine.c.source, quarantine.c.status, quarantine.c.errors)
-                                      .where(or_(quarantine.c.status == "rejected",
-                                                 and_(quarantine.c.status == "pending")))
-                                      .order_by(quarantine.c.id.desc()).limit(5000)))
-
-
 async def forget_received(session: AsyncSession, source: str | None, event_id: str | None) -> None:
     if source and event_id:
         await session.execute(received.delete().where(received.c.source == source,
                                                       received.c.event_id == event_id))
+
+
+async def latest_mapping(session: AsyncSession, source: str) -> Any:
+    return (await session.execute(select(mappings).where(mappings.c.source == source)
+                                  .order_by(mappings.c.version.desc()).limit(1))).first()
+
+
+async def save_mapping(session: AsyncSession, source: str, mapping: dict[str, Any], by: str) -> int:
+    """A new version (the previous ones stay, for audit and to explain old quarantine entries)."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("mapping:" + source))))
+    current = (await session.execute(select(func.max(mappings.c.version))
+                                     .where(mappings.c.source == source))).scalar()
+    version = (current or 0) + 1
+    await session.execute(insert(mappings).values(source=source, version=version, mapping=mapping,
+                                                  updated_by=by))
+    return version
+
+
+async def sources_for_update(session: AsyncSession, names: list[str]) -> dict[str, Any]:
+    """Source rows (created when new), locked for this short transaction."""
+    if names:
+        await session.execute(insert(sources).values([{"source": n} for n in sorted(names)])
+                              .on_conflict_do_nothing())
+    rows = await session.execute(select(sources).where(sources.c.source.in_(names))
+                                 .order_by(sources.c.source).with_for_update())
+    return {row.source: row for row in rows}
+
+
+async def update_source(session: AsyncSession, source: str, **values: Any) -> None:
+    await session.execute(update(sources).where(sources.c.source == source).values(**values))
+
+
+async def all_sources(session: AsyncSession) -> list[Any]:
+    return list(await session.execute(select(sources).order_by(sources.c.source)))

@@ -41,7 +41,7 @@ class BatchResult:
 
 def raw_id(obj: object) -> str | None:
     """The id as the caller sent it, for echoing in errors even when the event is invalid."""
-    if isinstance(obj, Unreadable):
+    if isinstance(obj, Unreadable | CanonicalEvent):
         return obj.id
     value = obj.get("id") if isinstance(obj, dict) else None
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -75,7 +75,7 @@ def process_batch(items: Sequence[object], snapshot: MasterSnapshot, now: dateti
     claimed: dict[tuple[str, str], int] = {}
     outcomes: list[Outcome | Duplicate] = []
     for index, item in enumerate(items):
-        checked = item.errors if isinstance(item, Unreadable) else validate_event(item, now)
+        checked = _checked(item, now)
         if isinstance(checked, list):
             outcomes.append(Rejected(checked))
             continue
@@ -90,6 +90,13 @@ def process_batch(items: Sequence[object], snapshot: MasterSnapshot, now: dateti
             apply_master_in_place(working, outcome.event)
         outcomes.append(outcome)
     return BatchResult(outcomes, working, [raw_id(item) for item in items])
+
+
+def _checked(item: object, now: datetime) -> CanonicalEvent | list[str]:
+    # Callers may validate first (to look up earlier batches in bulk) and pass the event itself.
+    if isinstance(item, CanonicalEvent):
+        return item
+    return item.errors if isinstance(item, Unreadable) else validate_event(item, now)
 
 
 def release_pending(waiting: Iterable[CanonicalEvent], snapshot: MasterSnapshot) -> list[Outcome]:

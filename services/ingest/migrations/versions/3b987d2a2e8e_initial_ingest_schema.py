@@ -1,15 +1,15 @@
 """initial ingest schema
 
-Revision ID: a5f66a48c887
+Revision ID: 3b987d2a2e8e
 Revises: 
-Create Date: 2026-11-22 01:05:45.235973
+Create Date: 2026-11-22 01:11:17.231465
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from sqlalchemy.dialects import postgresql
-revision = 'a5f66a48c887'
+revision = '3b987d2a2e8e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -30,7 +30,7 @@ def upgrade() -> None:
     sa.Column('mapping', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_by', sa.String(length=200), nullable=True),
-    sa.PrimaryKeyConstraint('source'),
+    sa.PrimaryKeyConstraint('source', 'version'),
     schema='ingest'
     )
     op.create_table('master',
@@ -71,6 +71,7 @@ def upgrade() -> None:
     sa.Column('reason', sa.String(length=40), nullable=False),
     sa.Column('errors', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('raw', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+    sa.Column('door', sa.String(length=20), server_default='events', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolved_by', sa.String(length=200), nullable=True),
@@ -78,6 +79,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     schema='ingest'
     )
+    op.create_index('ix_quarantine_source', 'quarantine', ['source', 'id'], unique=False, schema='ingest')
     op.create_index('ix_quarantine_status', 'quarantine', ['status', 'reason'], unique=False, schema='ingest')
     op.create_table('received',
     sa.Column('source', sa.String(length=200), nullable=False),
@@ -85,6 +87,9 @@ def upgrade() -> None:
     sa.Column('type', sa.String(length=40), nullable=False),
     sa.Column('event_time', sa.DateTime(timezone=True), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('location', sa.String(length=200), nullable=True),
+    sa.Column('sku', sa.String(length=200), nullable=True),
+    sa.Column('quantity', sa.Float(), nullable=True),
     sa.PrimaryKeyConstraint('source', 'event_id'),
     schema='ingest'
     )
@@ -95,7 +100,9 @@ def upgrade() -> None:
     sa.Column('rejected', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('last_event_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_arrival_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('cadence_s', sa.Float(), nullable=True),
+    sa.Column('configured_cadence_s', sa.Float(), nullable=True),
+    sa.Column('arrival_gaps', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
+    sa.Column('event_gaps', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
     sa.Column('stale', sa.Integer(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('source'),
     schema='ingest'
@@ -108,6 +115,7 @@ def downgrade() -> None:
     op.drop_table('sources', schema='ingest')
     op.drop_table('received', schema='ingest')
     op.drop_index('ix_quarantine_status', table_name='quarantine', schema='ingest')
+    op.drop_index('ix_quarantine_source', table_name='quarantine', schema='ingest')
     op.drop_table('quarantine', schema='ingest')
     op.drop_table('outbox_checkpoint', schema='ingest')
     op.drop_index('ix_outbox_unpublished', table_name='outbox', schema='ingest', postgresql_where=sa.text('published_at IS NULL'))
