@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-_SQRT_2PI = np.sqrt(2.0 * np.pi)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 def z_for_cycle_service(service_level):
@@ -19,8 +21,24 @@ def normal_loss(k):
     return np.exp(-0.5 * k * k) / _SQRT_2PI - k * (1.0 - ndtr(k))
 
 
+def _inverse_normal_loss_scalar(target: float) -> float:
+    """Scalar Newton on math functions: one decision per event must not pay numpy's per-call overhead."""
+    target = max(target, 1e-9)
+    k = -target if target >= 1.0 / _SQRT_2PI else math.sqrt(max(-2.0 * math.log(target * _SQRT_2PI), 0.0))
+    for _ in range(60):
+        tail = 0.5 * math.erfc(k / math.sqrt(2.0))
+        loss = math.exp(-0.5 * k * k) / _SQRT_2PI - k * tail
+        step = (loss - target) / min(-tail, -1e-12)
+        k = min(max(k - step, -10.0), 10.0)
+        if abs(step) < 1e-10:
+            break
+    return k
+
+
 def inverse_normal_loss(target):
     """k with G(k) = target, by Newton steps (G is convex and decreasing, so it converges)."""
+    if np.ndim(target) == 0:
+        return np.float64(_inverse_normal_loss_scalar(float(target)))
     target = np.clip(np.asarray(target, dtype=float), 1e-9, None)
     # start from the right side of the root so Newton approaches monotonically
     k = np.where(target >= normal_loss(0.0), -target, np.sqrt(np.maximum(-2 * np.log(target * _SQRT_2PI), 0)))
