@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.policy import repository as repo
-from services.policy.decide import local_day, recompute
+from services.policy.decide import local_day
 from services.policy.domain.rules import policy_event_rule
 from services.policy.models import items, lanes, locations, overrides, promotions, supplier_items
 from shared.db.uow import UnitOfWork
@@ -23,6 +23,12 @@ from shared.events.topics import (
     SaleRecorded,
     StockChanged,
 )
+
+
+async def recompute(uow: UnitOfWork, location: str, sku: str) -> None:
+    """Mark the key for the decider, which decides once the inputs have caught up (CONTRACT §8 watermark):
+    a stock count consumed after the sales that follow it must not cause an order in between."""
+    await repo.mark_dirty(uow.session, location, sku)
 
 
 async def _touch(uow: UnitOfWork, location: str, sku: str, at: datetime, *, sale: bool = False) -> None:

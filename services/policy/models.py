@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -44,6 +45,9 @@ stock = Table(
     Column("delta_since_count", Float, nullable=False, server_default="0"),
     Column("last_event_at", DateTime(timezone=True), nullable=True),
     Column("last_sale_at", DateTime(timezone=True), nullable=True),
+    # set (wall clock) when an event changed what this key's decision depends on; cleared by the decider
+    Column("dirty_at", DateTime(timezone=True), nullable=True),
+    Index("ix_stock_dirty", "dirty_at", postgresql_where=text("dirty_at IS NOT NULL")),
 )
 
 ledger = Table(

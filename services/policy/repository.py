@@ -85,6 +85,35 @@ async def delta_after(session: AsyncSession, location: str, sku: str, after: dat
         ledger.c.location == location, ledger.c.sku == sku, ledger.c.event_time > after))).scalar_one())
 
 
+async def mark_dirty(session: AsyncSession, location: str, sku: str) -> None:
+    await session.execute(update(stock).where(stock.c.location == location, stock.c.sku == sku)
+                          .values(dirty_at=func.now()))
+
+
+async def dirty_keys(session: AsyncSession, limit: int) -> list[tuple[str, str]]:
+    rows = await session.execute(select(stock.c.location, stock.c.sku).where(stock.c.dirty_at.is_not(None))
+                                 .order_by(stock.c.dirty_at).limit(limit))
+    return [(r.location, r.sku) for r in rows]
+
+
+async def quiet_for(session: AsyncSession) -> float | None:
+    """Seconds since the newest dirty mark (None when nothing is dirty)."""
+    value = (await session.execute(select(func.extract("epoch", func.now() - func.max(stock.c.dirty_at)))
+                                   .where(stock.c.dirty_at.is_not(None)))).scalar_one()
+    return None if value is None else float(value)
+
+
+async def claim_dirty(session: AsyncSession, location: str, sku: str) -> bool:
+    """Lock a dirty key for this transaction (another decider holding it is skipped) and clear the mark."""
+    row = (await session.execute(select(stock.c.sku).where(
+        stock.c.location == location, stock.c.sku == sku, stock.c.dirty_at.is_not(None))
+        .with_for_update(skip_locked=True))).first()
+    if row is None:
+        return False
+    await update_stock(session, location, sku, dirty_at=None)
+    return True
+
+
 async def update_stock(session: AsyncSession, location: str, sku: str, **values: Any) -> None:
     await session.execute(update(stock).where(stock.c.location == location, stock.c.sku == sku).values(**values))
 

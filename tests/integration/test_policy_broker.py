@@ -9,7 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import select
 
-from services.policy import models
+from services.policy import decider, models
 from services.policy.handlers import TOPICS, dispatch
 from shared.events.envelope import Envelope, make_envelope
 from shared.events.topics import MASTER, POLICY_ALERTS, PURCHASE_ORDERS, REORDERS, SALES, STOCK
@@ -46,6 +46,7 @@ async def test_events_on_the_broker_give_one_reorder_and_a_critical_alert(kafka,
     loc, sku = f"store-{uuid.uuid4().hex[:6]}", f"SKU-{uuid.uuid4().hex[:6]}"
     runtime = ServiceRuntime(settings_for("policy"), models.metadata)
     runtime.consumers.append(ConsumerSpec("events", TOPICS, dispatch, batch_size=200))
+    runtime.tasks.append(decider.run)
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await runtime.start()
     await producer.start()

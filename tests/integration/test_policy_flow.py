@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from services.policy import models
+from services.policy.decider import decide_dirty
 from services.policy.handlers import dispatch
 from services.policy.segmenter import segment_once
 from services.policy.settings import PolicySettings
@@ -38,10 +39,14 @@ class PolicyWorld:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessionmaker, models.outbox, models.inbox, source="test/policy")
 
+    decide_each: bool = True
+
     async def send(self, type_: str, data: dict[str, Any], at: datetime) -> None:
         env = make_envelope(source="test", type=type_, time=at, data=data, id=str(uuid.uuid4()))
         async with self.uow() as uow:
             await dispatch(uow, env)
+        if self.decide_each:
+            await decide_dirty(self.uow)  # as the decider does once the input has caught up
 
     async def master(self, kind: str, data: dict[str, Any], at: datetime = T0) -> None:
         await self.send(f"replenish.ingest.{kind}", {"type": kind, "time": at.isoformat(), "data": data}, at)
@@ -138,6 +143,18 @@ async def test_skeleton_orders_once_in_packs_and_flags_critical(world):
     assert pos["on_order"] == 72 and pos["inventory_position"] == 92
     decision = pos["explanation"]["decision"]
     assert decision["emitted"] is False and "IP 92 > ROP 70" in decision["reason"]
+
+
+async def test_count_consumed_after_its_sales_orders_once_on_the_caught_up_state(world):
+    world.decide_each = False   # the stock topic lags the sales topic: nothing is decided until caught up
+    await world.skeleton_master()
+    for d in range(60):
+        await world.sale(10, T0 + timedelta(days=d + 1, hours=12))
+    await world.count(620, T0)
+    await decide_dirty(world.uow)
+    # one decision on the final state: IP 20 ≤ ROP 70, S − IP = 140 − 20 = 120 = 10 packs of 12
+    assert [r["quantity"] for r in await world.reorders()] == [120.0]
+    assert (await world.position())["on_hand"] == 20
 
 
 async def test_stockout_risk_fires_then_escalates_under_one_key(world):
