@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notify import models, routes
-from services.notify.consumers import TOPICS, dispatch
+from services.notify.consumers import TOPICS, make_dispatch
 from services.notify.dispatcher import Dispatcher
 from services.notify.reload import ConfigSource
 from services.notify.settings import NotifySettings
@@ -18,8 +18,8 @@ def create_app(settings: ServiceSettings | None = None, notify_settings: NotifyS
     settings = settings or load_settings("notify")
     config = ConfigSource(settings.config_path)
     runtime = ServiceRuntime(settings, models.metadata)
-    runtime.consumers.append(ConsumerSpec("alerts", TOPICS, dispatch, batch_size=200))
     dispatcher = Dispatcher(runtime, notify_settings or NotifySettings(), config)
+    runtime.consumers.append(ConsumerSpec("alerts", TOPICS, make_dispatch(dispatcher.wake.set), batch_size=200))
     runtime.tasks.append(dispatcher.run)
     app = build_app(runtime, title="Replenish notify", routers=[routes.router])
     app.state.dispatcher = dispatcher

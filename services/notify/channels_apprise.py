@@ -33,6 +33,11 @@ def prepared_url(url: str, *, idempotency_key: str, timeout_s: float) -> str:
     return f"{url}{sep}{extra}"
 
 
+def warm_up() -> None:
+    """Load Apprise's plugins once at start (about a second), not on the first alert."""
+    apprise.Apprise().add("json://127.0.0.1/")
+
+
 def _send_blocking(url: str, title: str, body: str) -> SendResult:
     sender = apprise.Apprise()
     if not sender.add(url):

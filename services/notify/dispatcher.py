@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from services.notify import groupstore
 from services.notify import repository as repo
+from services.notify.channels_apprise import warm_up
 from services.notify.config import NotifyConfig, Receiver
 from services.notify.context import Context, load_context
 from services.notify.domain import (
@@ -46,6 +47,7 @@ class Dispatcher:
         self.sender = Sender(runtime, settings)
         self.groups: dict[str, groupstore.Group] = {}
         self.wake = asyncio.Event()
+        self.fresh: list[dict[str, Any]] = []  # deliveries claimed in the open transaction, sent after commit
         self._last_escalation = 0.0
         self._last_reload = 0.0
 
@@ -64,15 +66,18 @@ class Dispatcher:
                     await asyncio.wait_for(stop.wait(), 2.0)
             await conn.commit()
             await self._reload_groups()
+            await asyncio.to_thread(warm_up)
             while not stop.is_set():
+                self.wake.clear()
                 try:
                     await self.tick(utcnow())
                 except Exception:
                     log.exception("dispatcher tick failed; groups reloaded from the database")
+                    self.fresh = []
                     await self._reload_groups()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.settings.tick_s)
-                self.wake.clear()
+            await self.sender.drain(self.settings.send_timeout_s + 1)
 
     async def _reload_groups(self) -> None:
         async with self.runtime.uow() as uow:
@@ -87,11 +92,17 @@ class Dispatcher:
         config = self.config.current
         await self.route_changed(config, now)
         await self.flush_due_groups(config, now)
+        self._send_fresh()
         if clock - self._last_escalation >= self.settings.escalation_every_s:
             self._last_escalation = clock
             async with self.runtime.uow() as uow:
                 await escalate(uow, self, config, now)
+            self._send_fresh()
         await self.sender.send_due(config, now)
+
+    def _send_fresh(self) -> None:
+        rows, self.fresh = self.fresh, []
+        self.sender.start(rows)
 
     # --- alerts into groups -------------------------------------------------------------------------
 
@@ -190,5 +201,9 @@ class Dispatcher:
                 "url": url, "channel": url_scheme(url), "occasion": occasion, "title": text_.title,
                 "body": text_.body, "status": "pending", "attempts": 0, "next_attempt_at": now,
                 "created_at": now, "at": now}
-            created += await repo.add_delivery(uow.session, row, alerts)
+            ready = self.sender.admit(self.config.current, row, now)
+            if await repo.add_delivery(uow.session, row, alerts):
+                created += 1
+                if ready:
+                    self.fresh.append(row)
         return created

@@ -39,11 +39,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def on_alert(uow: UnitOfWork, env: Envelope) -> None:
-    """One alert event from any alert topic: update the alert with that key (never a second row)."""
+async def on_alert(uow: UnitOfWork, env: Envelope) -> bool:
+    """One alert event from any alert topic: update the alert with that key (never a second row).
+
+    True when the dispatcher has something to do once this transaction commits.
+    """
     if env.type != ALERT_TYPE:
         log.warning("ignoring event %s of type %s on an alert topic", env.id, env.type)
-        return
+        return False
     try:
         event = AlertRaised.model_validate(env.data)
     except ValidationError as exc:
@@ -51,9 +54,11 @@ async def on_alert(uow: UnitOfWork, env: Envelope) -> None:
     current = await repo.alert_by_key(uow.session, event.key, lock=True)
     change = apply_event(current, event.model_dump(), alert_id=alert_id_for(event.key), now=utcnow())
     if change.state is None or (change.action is None and change.state == current):
-        return
-    await repo.save_alert(uow.session, change.state, dispatch=change.notify or change.action is not None)
+        return False
+    dispatch = change.notify or change.action is not None
+    await repo.save_alert(uow.session, change.state, dispatch=dispatch)
     ALERTS.labels(event.type, event.severity).inc()
+    return dispatch
 
 
 async def _locked(uow: UnitOfWork, alert_id: str) -> AlertState:

@@ -95,7 +95,8 @@ async def alerts_by_ids(session: AsyncSession, ids: Iterable[str]) -> dict[str, 
 
 async def open_alerts(session: AsyncSession) -> list[AlertState]:
     """Open alerts (inhibition sources); explanation and history are not needed for that."""
-    rows = (await session.execute(select(alerts).where(alerts.c.status != "resolved"))).mappings()
+    light = [c for c in alerts.c if c.name not in ("explanation", "history")]
+    rows = (await session.execute(select(*light).where(alerts.c.status != "resolved"))).mappings()
     return [to_state({**row, "explanation": {}, "history": []}) for row in rows]
 
 

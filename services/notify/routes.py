@@ -51,6 +51,7 @@ async def get_alert(alert_id: str, request: Request, _: Reader) -> dict:
 async def ack_alert(alert_id: str, request: Request, principal: Ops, body: AckRequest | None = None) -> dict:
     async with _runtime(request).uow() as uow:
         await handlers.acknowledge_alert(uow, alert_id, actor=principal.name, comment=body and body.comment)
+    request.app.state.dispatcher.wake.set()
     return await _alert(request, alert_id)
 
 
@@ -59,6 +60,7 @@ async def resolve_alert(alert_id: str, request: Request, principal: Ops,
                         body: ResolveRequest | None = None) -> dict:
     async with _runtime(request).uow() as uow:
         await handlers.resolve_alert(uow, alert_id, actor=principal.name, comment=body and body.comment)
+    request.app.state.dispatcher.wake.set()
     return await _alert(request, alert_id)
 
 

@@ -39,6 +39,7 @@ class Sender:
     def __init__(self, runtime: ServiceRuntime, settings: NotifySettings) -> None:
         self.runtime, self.settings = runtime, settings
         self.limiters: dict[str, RateLimiter] = {}
+        self.in_flight: set[asyncio.Task] = set()
 
     def _limiter(self, config: NotifyConfig, receiver: str) -> RateLimiter:
         try:
@@ -50,9 +51,21 @@ class Sender:
             limiter = self.limiters[receiver] = RateLimiter(per_minute)
         return limiter
 
+    def lease(self, now: datetime) -> datetime:
+        """Until when a claimed delivery belongs to this sender (then a restart may retry it)."""
+        return now + timedelta(seconds=self.settings.send_timeout_s * 3 + 5)
+
+    def admit(self, config: NotifyConfig, row: dict[str, Any], now: datetime) -> bool:
+        """For a new delivery row: claim it for an immediate send, or park it until the rate limit allows."""
+        limiter = self._limiter(config, row["receiver"])
+        if limiter.allow(now):
+            row.update(status="sending", attempts=1, next_attempt_at=self.lease(now))
+            return True
+        row.update(status="pending", next_attempt_at=limiter.next_slot(now))
+        return False
+
     async def claim(self, config: NotifyConfig, now: datetime) -> list[dict[str, Any]]:
-        """Take due deliveries: mark them sending (with a lease) before any byte leaves, commit."""
-        lease = now + timedelta(seconds=self.settings.send_timeout_s * 3 + 5)
+        """Take due retries: mark them sending (with a lease) before any byte leaves, commit."""
         claimed = []
         async with self.runtime.uow() as uow:
             for row in await repo.due_deliveries(uow.session, now, limit=self.settings.batch):
@@ -62,16 +75,29 @@ class Sender:
                     continue
                 attempts = row["attempts"] + 1
                 await repo.update_delivery(uow.session, row["id"], status="sending", attempts=attempts,
-                                           next_attempt_at=lease, at=now)
+                                           next_attempt_at=self.lease(now), at=now)
                 claimed.append({**row, "attempts": attempts})
         return claimed
 
     async def send_due(self, config: NotifyConfig, now: datetime) -> int:
         claimed = await self.claim(config, now)
-        if claimed:
-            results = await asyncio.gather(*(self._send(row) for row in claimed))
-            await self._record(list(zip(claimed, results, strict=True)))
+        self.start(claimed)
         return len(claimed)
+
+    def start(self, rows: list[dict[str, Any]]) -> None:
+        """Send claimed rows in the background, so a slow receiver never holds up the dispatcher."""
+        if rows:
+            task = asyncio.create_task(self.deliver(rows))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+
+    async def deliver(self, rows: list[dict[str, Any]]) -> None:
+        results = await asyncio.gather(*(self._send(row) for row in rows))
+        await self._record(list(zip(rows, results, strict=True)))
+
+    async def drain(self, timeout_s: float) -> None:
+        if self.in_flight:
+            await asyncio.wait(self.in_flight, timeout=timeout_s)
 
     async def _send(self, row: Mapping[str, Any]) -> channels_apprise.SendResult:
         return await channels_apprise.send(row["url"], row["title"], row["body"],
