@@ -119,7 +119,7 @@ class Dispatcher:
 
     async def _route(self, uow: UnitOfWork, alert: AlertState, config: NotifyConfig, context: Context,
                      now: datetime) -> None:
-        for target in context.targets(alert, config, now):
+        for target in await context.targets(alert, config, now):
             group = self.groups.get(target.group_key)
             member = group is not None and alert.id in group.state.members
             if target.held_by in DROPPED:
@@ -175,8 +175,8 @@ class Dispatcher:
             log.warning("receiver %s is gone from the config; dropping group %s", group.match.receiver, key)
             await self._save_group(uow, None, key)
             return
-        plan = flush_members(group, states, decision, receiver.send_resolved,
-                             lambda alert: context.targets(alert, config, now))
+        found = {alert_id: await context.targets(alert, config, now) for alert_id, alert in states.items()}
+        plan = flush_members(group, states, decision, receiver.send_resolved, found)
         if plan.message:
             occasion = f"{decision.reason}:{decision.sequence}" if decision.reason == "repeat" else ""
             if len(plan.message) == 1:

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 from services.notify import repository as repo
 from services.notify.config import NotifyConfig
 from services.notify.context import load_context
-from services.notify.domain import AlertState, delivery_key, escalation_due, mark_escalated
+from services.notify.domain import (
+    AlertState,
+    alert_labels,
+    delivery_key,
+    escalation_due,
+    mark_escalated,
+    route,
+)
 from shared.db.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -28,10 +35,10 @@ async def escalate(uow: UnitOfWork, dispatcher: Dispatcher, config: NotifyConfig
     context = await load_context(uow, now)
     sent = 0
     for alert in candidates:
-        found = context.targets(alert, config, now)
-        name = next((t.match.escalation for t in found if t.match.escalation), None)
+        name = next((m.escalation for m in route(alert_labels(alert), config) if m.escalation), None)
         if name is None or not escalation_due(alert, config.escalation_policy(name), now):
             continue
+        found = await context.targets(alert, config, now)
         holds = {t.held_by for t in found}
         if holds == {"quiet_hours"}:
             continue  # wait for the quiet hours to end

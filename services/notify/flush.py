@@ -1,7 +1,7 @@
 """What one group flush says: members re-checked against silences/inhibition/quiet hours, then the message."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.notify.domain import AlertState, FlushDecision, GroupState, Target, after_flush, without_alerts
@@ -18,13 +18,14 @@ class FlushPlan:
 
 
 def flush_members(group: Group, states: Mapping[str, AlertState], decision: FlushDecision, send_resolved: bool,
-                  targets_of: Callable[[AlertState], list[Target]]) -> FlushPlan:
+                  targets_of: Mapping[str, list[Target]]) -> FlushPlan:
     """Holds are re-checked at flush time, so a silence created during group_wait still mutes the alert."""
     key = group.state.key
     deliver, held, dropped = [], [], []
     for alert_id in group.state.members:
         alert = states.get(alert_id)
-        target = None if alert is None else next((t for t in targets_of(alert) if t.group_key == key), None)
+        found = targets_of.get(alert_id, []) if alert is not None else []
+        target = next((t for t in found if t.group_key == key), None)
         if target is None or target.held_by in DROPPED:
             dropped.append(alert_id)
         elif target.held_by == "quiet_hours":

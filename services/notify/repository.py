@@ -93,13 +93,6 @@ async def alerts_by_ids(session: AsyncSession, ids: Iterable[str]) -> dict[str, 
     return {row["id"]: to_state(row) for row in rows}
 
 
-async def open_alerts(session: AsyncSession) -> list[AlertState]:
-    """Open alerts (inhibition sources); explanation and history are not needed for that."""
-    light = [c for c in alerts.c if c.name not in ("explanation", "history")]
-    rows = (await session.execute(select(*light).where(alerts.c.status != "resolved"))).mappings()
-    return [to_state({**row, "explanation": {}, "history": []}) for row in rows]
-
-
 async def firing_alerts(session: AsyncSession) -> list[AlertState]:
     stmt = select(alerts).where(and_(alerts.c.status == "firing", alerts.c.escalation_started_at.is_not(None)))
     return [to_state(row) for row in (await session.execute(stmt)).mappings()]

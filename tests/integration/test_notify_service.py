@@ -296,3 +296,21 @@ def test_reader_without_ops_role_cannot_ack(service):
     assert httpx.get(f"{service['base']}/v1/alerts", headers=headers).status_code == 200
     assert httpx.post(f"{service['base']}/v1/alerts/x/ack", json={}, headers=headers).status_code == 403
     assert httpx.get(f"{service['base']}/v1/alerts").status_code == 401
+
+
+async def test_late_po_for_the_sku_inhibits_its_stockout_risk(service, receivers):
+    sku = sku_name()
+    late = alert_event(sku)
+    late["data"].update(key=f"po_late:PO-{sku}", type="po_late", po_id=f"PO-{sku}", supplier_id="SUP-1",
+                        location=None, summary=f"PO-{sku} is 3 days late")
+    late["subject"] = late["data"]["key"]
+    await publish(service, late)
+    assert await asyncio.to_thread(wait_for, lambda: receivers["hook"].for_sku(sku))
+    await publish(service, alert_event(sku))
+    risk = await asyncio.to_thread(wait_for, lambda: [a for a in api(service, "GET", f"/v1/alerts?sku={sku}")
+                                                      .json()["items"] if a["type"] == "stockout_risk"
+                                                      and a["deliveries"]])
+    assert [d["status"] for d in risk[0]["deliveries"]] == ["suppressed"]
+    assert "inhibited" in risk[0]["deliveries"][0]["occasion"]
+    assert [json.loads(h["json"]["message"])["alerts"][0]["type"] for h in receivers["hook"].for_sku(sku)] == [
+        "po_late"]
