@@ -15,6 +15,8 @@ EVENT_SHRINK = 5.0
 CLOSED_FACTOR = 0.1
 BIAS_WEIGHT = 1.0
 HOLIDAY_SHRINK = 1.0
+SELF_WEIGHT = 0.5
+POOL_MIN_DAYS = 10
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,13 @@ class Design:
                 [e[:, :origin] for e in self.events], [e[:, origin:end] for e in self.events])
 
 
-def event_factor(base: np.ndarray, event: np.ndarray, shrink: float = EVENT_SHRINK) -> np.ndarray:
-    """Multiplicative effect of an event (promotion, holiday) per series, shrunk towards 1.
+def event_factor(base: np.ndarray, event: np.ndarray, shrink: float = EVENT_SHRINK,
+                 pooled: bool = False) -> np.ndarray:
+    """Multiplicative effect of an event (promotion, holiday) per series, shrunk towards a target.
 
-    ``base`` is weekday-adjusted demand; the factor is mean demand on event days over mean demand on
-    other days within the last two years, weighted by how many days of each kind were observed.
+    ``base`` is weekday-adjusted demand; the raw factor is mean demand on event days over mean demand
+    on other days within the last two years, weighted by how many days of each kind were observed.
+    The target is 1, or with ``pooled`` the group's median factor (promotions lift similar SKUs alike).
     """
     base, event = base[:, -EVENT_WINDOW:], event[:, -EVENT_WINDOW:]
     obs = ~np.isnan(base)
@@ -45,22 +49,27 @@ def event_factor(base: np.ndarray, event: np.ndarray, shrink: float = EVENT_SHRI
     mean_on = np.where(on, base, 0.0).sum(axis=1) / np.maximum(n_on, 1)
     mean_off = np.where(off, base, 0.0).sum(axis=1) / np.maximum(n_off, 1)
     ratio = np.where(mean_off > 0, mean_on / np.where(mean_off > 0, mean_off, 1.0), 1.0)
+    ratio = np.minimum(ratio, 10.0)
     weight = n_on / (n_on + shrink) * n_off / (n_off + shrink)
-    factor = np.clip(1.0 + weight * (np.minimum(ratio, 10.0) - 1.0), 0.0, 10.0)
+    target = 1.0
+    well_seen = (n_on >= POOL_MIN_DAYS) & (n_off >= POOL_MIN_DAYS)
+    if pooled and well_seen.any():
+        target = float(np.exp(np.median(np.log(np.maximum(ratio[well_seen], 1e-3)))))
+    factor = np.clip(target + weight * (ratio - target), 0.0, 10.0)
     # no sale on every one of at least two observed event days: the shop is closed then
     return np.where((n_on >= 2) & (mean_on == 0) & (mean_off > 0), 0.0, factor)
 
 
 def _event_masks(events, events_h):
-    """(name, history mask, horizon mask, shrink) per promotion and per holiday name."""
+    """(history mask, horizon mask, shrink, pooled) per promotion and per holiday name."""
     promo, holiday = events
     promo_h, holiday_h = events_h
     if promo.any() or promo_h.any():
-        yield promo, promo_h, EVENT_SHRINK
+        yield promo, promo_h, EVENT_SHRINK, True
     # each holiday gets its own factor: Christmas may close the shop while Easter Monday lifts sales
     for hid in np.union1d(np.unique(holiday), np.unique(holiday_h)):
         if hid > 0:
-            yield holiday == hid, holiday_h == hid, HOLIDAY_SHRINK
+            yield holiday == hid, holiday_h == hid, HOLIDAY_SHRINK, False
 
 
 def predict(y, wd, wd_h, events, events_h, names) -> np.ndarray:
@@ -69,8 +78,8 @@ def predict(y, wd, wd_h, events, events_h, names) -> np.ndarray:
     base = y / np.take_along_axis(prof, wd, axis=1)
     adjusted = y.copy()
     uplift = np.ones(wd_h.shape)
-    for event, event_h, shrink in _event_masks(events, events_h):
-        f = event_factor(base, event, shrink)[:, None]
+    for event, event_h, shrink, pooled in _event_masks(events, events_h):
+        f = event_factor(base, event, shrink, pooled)[:, None]
         # A near-zero factor means "closed": those days say nothing about the level.
         adjusted = np.where(event, np.where(f < CLOSED_FACTOR, np.nan, adjusted / np.maximum(f, 1e-9)),
                             adjusted)
@@ -119,17 +128,29 @@ class Selection:
 
 
 def select(bt: Backtest, names: list[str]) -> Selection:
-    """Per series, the model (or top-k ensemble) with the lowest backtest error score (see _score).
+    """Per series, the model or top-k ensemble with the lowest blended backtest score.
 
-    Ties go to the earlier, simpler entry in ``names``; the ensemble is chosen only if strictly better.
+    Scores (see _score) are divided by the series' mean demand (scale-free, like MASE) and blended
+    half-half with the group's mean score of the same model: three 28-day windows of noisy daily sales
+    are too few to trust a per-series ranking alone. Ties go to the earlier entry in ``names``.
     """
     n = bt.actuals.shape[1]
-    per_model = np.stack([_score(bt.forecasts[:, m], bt.actuals) for m in range(len(names))])
+    level = np.nansum(np.abs(bt.actuals), axis=(0, 2)) / np.maximum((~np.isnan(bt.actuals)).sum(axis=(0, 2)), 1)
+    level = np.where(level > 0, level, 1.0)
+
+    def blended(raw: np.ndarray) -> np.ndarray:
+        norm = raw / level
+        finite = np.isfinite(norm)
+        pooled = np.where(finite, norm, 0.0).sum(axis=-1, keepdims=True) / np.maximum(
+            finite.sum(axis=-1, keepdims=True), 1)
+        return SELF_WEIGHT * norm + (1 - SELF_WEIGHT) * pooled
+
+    per_model = blended(np.stack([_score(bt.forecasts[:, m], bt.actuals) for m in range(len(names))]))
     k = min(ENSEMBLE_SIZE, len(names))
     members = np.argsort(per_model, axis=0, kind="stable")[:k]
     cols = np.arange(n)
     ens = np.mean([bt.forecasts[:, members[j], cols] for j in range(k)], axis=0)
-    scores = np.vstack([per_model, _score(ens, bt.actuals)[None, :]]) if k > 1 else per_model
+    scores = np.vstack([per_model, blended(_score(ens, bt.actuals))[None, :]]) if k > 1 else per_model
     choice = np.argmin(scores, axis=0)
     chosen = np.where(choice[None, :, None] == len(names), ens,
                       bt.forecasts[:, np.minimum(choice, len(names) - 1), cols])

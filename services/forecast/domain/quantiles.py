@@ -14,11 +14,12 @@ WIDE_DISPERSION = 3.0
 
 def dispersion(errors: np.ndarray, fitted: np.ndarray) -> np.ndarray:
     """Variance-to-mean ratio of backtest errors per series (NB dispersion); wide when unknown."""
-    with np.errstate(all="ignore"):
-        var = np.nanmean(errors**2, axis=1)
-        level = np.nanmean(np.where(np.isnan(errors), np.nan, fitted), axis=1)
-        ratio = var / level
-    ratio = np.where(np.isfinite(ratio), ratio, WIDE_DISPERSION)
+    known = ~np.isnan(errors)
+    count = np.maximum(known.sum(axis=1), 1)
+    var = np.where(known, errors, 0.0) ** 2
+    level = np.where(known, fitted, 0.0).sum(axis=1) / count
+    ratio = np.where(known.any(axis=1) & (level > 0), var.sum(axis=1) / count / np.maximum(level, 1e-12),
+                     WIDE_DISPERSION)
     return np.clip(ratio, MIN_DISPERSION, MAX_DISPERSION)
 
 
