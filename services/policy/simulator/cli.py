@@ -42,6 +42,7 @@ def simulate(
     pack: float = typer.Option(1, help="Pack multiple"),
     skus: int | None = typer.Option(None, help="Only the first N SKUs"),
     json_out: Path | None = typer.Option(None, help="Write the full report as JSON here"),
+    calibrate: bool = typer.Option(False, help="Calibrate k on the year before the test year"),
 ) -> None:
     """Simulate the forecast-driven policy and a hindsight-tuned static min/max at equal fill rate."""
     console = Console()
@@ -51,7 +52,7 @@ def simulate(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("loading", total=3)
-        report = benchmark(table, cfg, PolicySetup(target_fill=target_fill), test_days,
+        report = benchmark(table, cfg, PolicySetup(target_fill=target_fill, calibrate=calibrate), test_days,
                            progress=lambda msg: bar.update(task, description=msg, advance=1))
     _print(report, console)
     if json_out is not None:

@@ -21,6 +21,8 @@ class PolicySetup:
     portfolio: bool = True  # one k for all SKUs to meet the aggregate fill rate at least stock
     empirical: bool = False  # loss function of past standardized errors instead of the normal's
     error_window: int = 365
+    k_offset: float = 0.0  # added to the portfolio k; set by calibration on the year before the test year
+    calibrate: bool = False
 
 
 def forecast_levels(fc: Forecasts, cfg: SimConfig, setup: PolicySetup) -> LevelFn:
@@ -41,6 +43,7 @@ def forecast_levels(fc: Forecasts, cfg: SimConfig, setup: PolicySetup) -> LevelF
                                                fc.standardized_errors(t, setup.error_window))
             else:
                 k = portfolio_fill_k(setup.target_fill, probe.cycle_qty, probe.protection_sigma)
+            k += setup.k_offset
         t_ = compute_targets(daily, daily_std, cfg.lead_time, k=k, **common)
         if setup.periodic:
             return t_.order_up_to - 1e-9, t_.order_up_to
