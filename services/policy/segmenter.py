@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from services.policy.domain.segmentation import abc_classes, demand_pattern, xyz_classes
-from services.policy.models import daily_sales, items, segments
+from services.policy.models import daily_sales, items, segments, stock
 from services.policy.repository import upsert_many
 from services.policy.settings import PolicySettings, policy_settings
 from shared.db.uow import UnitOfWork
@@ -66,23 +66,32 @@ async def segment_once(uow: UnitOfWork, cfg: PolicySettings, *, until: date | No
     return len(rows)
 
 
-async def sales_rows(uow: UnitOfWork) -> int:
-    return int((await uow.session.execute(select(func.count()).select_from(daily_sales))).scalar_one())
+async def sales_changed(uow: UnitOfWork, since: datetime | None) -> tuple[int, datetime | None]:
+    """SKU-locations with a sale (event time) after `since`, and the newest sale time: a cheap change signal
+    over the stock table instead of counting the (large) daily sales table."""
+    newest = func.max(stock.c.last_sale_at)
+    query = select(func.count(), newest).where(stock.c.last_sale_at.is_not(None))
+    if since is not None:
+        query = query.where(stock.c.last_sale_at > since)
+    count, latest = (await uow.session.execute(query)).one()
+    return int(count), latest or since
 
 
 async def run(runtime, stop: asyncio.Event) -> None:
-    """Every `segment_interval_s` (wall clock), or sooner when many sale days were added, reclassify."""
+    """Reclassify every `segment_interval_s` (wall clock) when sales came in, or sooner once
+    `segment_min_changes` SKU-locations have new sales."""
     cfg = policy_settings()
-    seen, last = -1, 0.0
+    seen: datetime | None = None
+    last = None
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         async with runtime.uow() as uow:
-            count = await sales_rows(uow)
-        due = loop.time() - last >= cfg.segment_interval_s or abs(count - seen) >= cfg.segment_min_changes
-        if count and count != seen and due:
+            changed, newest = await sales_changed(uow, seen)
+        due = last is None or loop.time() - last >= cfg.segment_interval_s or changed >= cfg.segment_min_changes
+        if changed and due:
             async with runtime.uow() as uow:
                 n = await segment_once(uow, cfg)
-            seen, last = count, loop.time()
+            seen, last = newest, loop.time()
             log.info("segmented %d SKU-locations", n)
         try:
             await asyncio.wait_for(stop.wait(), timeout=min(cfg.segment_interval_s, 10.0))

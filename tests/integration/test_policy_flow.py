@@ -13,7 +13,7 @@ from sqlalchemy import select
 from services.policy import models
 from services.policy.decider import decide_dirty
 from services.policy.handlers import dispatch
-from services.policy.segmenter import segment_once
+from services.policy.segmenter import sales_changed, segment_once
 from services.policy.settings import PolicySettings
 from shared.db.engine import make_engine, make_sessionmaker
 from shared.db.uow import UnitOfWork
@@ -249,7 +249,9 @@ async def test_segments_set_default_service_levels(database_url):
             for d in range(28):
                 await w.sale(daily, T0 + timedelta(days=d, hours=12))
         async with fast.uow() as uow:
+            changed, newest = await sales_changed(uow, T0 + timedelta(days=27))
             await segment_once(uow, PolicySettings(segment_window_days=28), until=(T0 + timedelta(days=27)).date())
+        assert changed >= 2 and newest >= T0 + timedelta(days=27, hours=12)  # both keys sold after day 27 00:00
         for w in (fast, slow):
             await w.sale(1, T0 + timedelta(days=27, hours=13))
         a, c = await fast.position(), await slow.position()
