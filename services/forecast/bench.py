@@ -96,15 +96,15 @@ def _autoets(y: np.ndarray, h: int) -> np.ndarray:
 
 def _methods(histories: list[SeriesHistory], qty: np.ndarray, origin: int, h: int, methods: list[str],
              budget: int):
-    out = {}
-    timings = {}
+    out, timings, quantiles = {}, {}, {}
     for name in methods:
         t0 = time.perf_counter()
-        if name == "portfolio":
-            fc = np.stack([f.mean for f in forecast_batch(histories, horizon=h, use_prophet="auto",
-                                                         prophet_budget=budget)])
-        elif name == "portfolio-no-prophet":
-            fc = np.stack([f.mean for f in forecast_batch(histories, horizon=h, use_prophet=False)])
+        if name.startswith("portfolio"):
+            result = forecast_batch(histories, horizon=h, use_prophet="auto" if name == "portfolio" else False,
+                                    prophet_budget=budget)
+            fc = np.stack([f.mean for f in result])
+            quantiles[name] = (np.stack([f.quantiles[0.1] for f in result]),
+                               np.stack([f.quantiles[0.9] for f in result]), [f.model for f in result])
         elif name == "prophet":
             fc = np.stack([f.mean for f in forecast_batch(histories, horizon=h, use_prophet=True)])
         elif name == "autoets":
@@ -113,7 +113,7 @@ def _methods(histories: list[SeriesHistory], qty: np.ndarray, origin: int, h: in
             fc = np.stack([np.resize(q[origin - 7:origin], h) for q in qty])
         out[name] = fc
         timings[name] = time.perf_counter() - t0
-    return out, timings
+    return out, timings, quantiles
 
 
 def accuracy_bench(args: argparse.Namespace) -> int:
@@ -124,13 +124,18 @@ def accuracy_bench(args: argparse.Namespace) -> int:
     mase = {m: [] for m in methods}
     seconds = {m: 0.0 for m in methods}
     total = 0.0
+    below, above, prophet_chosen = {}, {}, 0
     for k in range(args.origins, 0, -1):
         origin = n_days - k * h
         histories = [SeriesHistory(f"pasta:{s}", dates[0], qty[i, :origin], promo=promo[i, :origin + h],
                                    country="IT") for i, s in enumerate(skus)]
         actual = qty[:, origin:origin + h]
         total += actual.sum()
-        forecasts, timings = _methods(histories, qty, origin, h, methods, args.prophet_budget)
+        forecasts, timings, quantiles = _methods(histories, qty, origin, h, methods, args.prophet_budget)
+        for m, (p10, p90, models) in quantiles.items():
+            below.setdefault(m, []).append((actual < p10).mean())
+            above.setdefault(m, []).append((actual > p90).mean())
+            prophet_chosen += models.count("prophet") if m == "portfolio" else 0
         for m, fc in forecasts.items():
             abs_err[m] += np.abs(actual - fc).sum()
             seconds[m] += timings[m]
@@ -144,6 +149,9 @@ def accuracy_bench(args: argparse.Namespace) -> int:
     print("|---|---|---|---|")
     for m in methods:
         print(f"| {m} | {abs_err[m] / total:.3f} | {np.mean(mase[m]):.3f} | {seconds[m]:.1f} |")
+    for m in below:
+        print(f"{m}: actual below p10 on {np.mean(below[m]):.1%} of SKU-days, above p90 on {np.mean(above[m]):.1%}")
+    print(f"portfolio chose Prophet for {prophet_chosen} of {len(skus) * args.origins} SKU-origins")
     return 0
 
 

@@ -7,7 +7,8 @@ API (all inputs and outputs are picklable; call ``forecast_batch`` from a worker
                    low_confidence)
     censor_stockouts(demand, in_stock) -> demand with out-of-stock days set to NaN
     classify(demand) -> "smooth" | "erratic" | "intermittent" | "lumpy"
-    forecast_batch(batch, horizon=90, quantiles=(0.1, 0.5, 0.9), use_prophet="auto") -> forecasts
+    forecast_batch(batch, horizon=90, quantiles=(0.1, 0.5, 0.9), use_prophet="auto",
+                   models=None, prophet_budget=PROPHET_BUDGET) -> list[SeriesForecast], same order
     accuracy(actual, forecast, insample) -> {"wape", "mase", "bias"}
 
 Inputs. ``demand[i]`` is the demand of ``start + i`` days, NaN when unknown. ``promo`` is 0/1 per day
@@ -29,15 +30,19 @@ A series with no demand at all is intermittent.
 
 Portfolio. Series are grouped by backtest plan and forecast as one (series × days) matrix:
 SES on weekday-adjusted demand (alpha per series), mean of the last 4 same weekdays, seasonal naive,
-28-day moving average, Croston-SBA, TSB, ADIDA and IMAPA, each multiplied by a promotion uplift and a
-holiday factor (estimated per series from the last two years, shrunk towards 1; a near-zero holiday
-factor means "closed"). Per series, a rolling-origin backtest (3 origins × 28 days when the history
-allows, fewer or 7-day steps for short histories) picks the entry with the lowest MAE — equivalently
-the lowest WAPE and MASE of that series — among the models and the mean of its 3 best models
-(ensemble). ``use_prophet="auto"`` then tries Prophet (holidays, promotion regressor, clamped at 0) on
-at most ``prophet_budget`` long, frequent series with drivers whose backtest WAPE exceeds 20 %, and
-keeps it only where it beats the chosen model on the last backtest origin. ``use_prophet=True`` is
-Prophet-only (for comparisons), ``False`` never fits it.
+28-day moving average, Croston-SBA, TSB, ADIDA and IMAPA, each multiplied by a promotion uplift and
+one factor per named holiday (estimated per series over the last two years and shrunk: promotions
+towards the group's median uplift, holidays towards 1; no sale on every past occurrence = closed).
+A rolling-origin backtest (3 origins × 28 days when the history allows, fewer or 7-day steps for
+short histories) scores each model per series by MAE + |mean error| (MAE is what WAPE and MASE
+measure; the bias term keeps all-zero forecasts of intermittent demand from winning), divided by the
+series' mean demand and blended half-half with the group's mean score of that model. The lowest
+blended score wins among the models and the mean of the series' 3 best models (ensemble).
+``use_prophet="auto"`` then tries Prophet (holidays, promotion regressor, clamped at 0) on at most
+``prophet_budget`` long, frequent series with drivers (country or promotions) whose backtest WAPE
+exceeds 20 %, largest volume first, and keeps it only where it beats the chosen model on the last
+backtest origin. ``use_prophet=True`` is Prophet-only (for comparisons), ``False`` never fits it.
+``models`` restricts the portfolio to the named cheap models (see ``DEFAULT_MODELS``).
 
 Quantiles (at least 0.1, 0.5, 0.9 plus the requested levels): smooth and erratic series add the
 empirical quantiles of their backtest errors to the mean (split-conformal); intermittent and lumpy
