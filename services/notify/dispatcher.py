@@ -50,6 +50,7 @@ class Dispatcher:
         self.fresh: list[dict[str, Any]] = []  # deliveries claimed in the open transaction, sent after commit
         self._last_escalation = 0.0
         self._last_reload = 0.0
+        self._silences: set[str] | None = None  # active silence ids at the last check
 
     @property
     def base_url(self) -> str:
@@ -96,6 +97,7 @@ class Dispatcher:
         if clock - self._last_escalation >= self.settings.escalation_every_s:
             self._last_escalation = clock
             async with self.runtime.uow() as uow:
+                await self._silences_ended(uow, now)
                 await escalate(uow, self, config, now)
             self._send_fresh()
         await self.sender.send_due(config, now)
@@ -119,6 +121,8 @@ class Dispatcher:
 
     async def _route(self, uow: UnitOfWork, alert: AlertState, config: NotifyConfig, context: Context,
                      now: datetime) -> None:
+        if alert.status == "resolved":
+            await repo.redispatch_suppressed(uow.session, [f"suppressed:inhibited:{alert.key}"])
         for target in await context.targets(alert, config, now):
             group = self.groups.get(target.group_key)
             member = group is not None and alert.id in group.state.members
@@ -131,6 +135,12 @@ class Dispatcher:
             state = group.state if group is not None else new_group(target.group_key, now)
             state = with_alert(state, alert.id, alert.revision, firing=alert.is_open)
             await self._save_group(uow, groupstore.Group(state, target.match))
+
+    async def _silences_ended(self, uow: UnitOfWork, now: datetime) -> None:
+        active = {s.id for s in await repo.active_silences(uow.session, now) if s.active(now)}
+        ended = sorted((self._silences or set()) - active)
+        self._silences = active
+        await repo.redispatch_suppressed(uow.session, [f"suppressed:silenced:{sid}" for sid in ended])
 
     async def suppress(self, uow: UnitOfWork, alert: AlertState, target: Target, config: NotifyConfig,
                        now: datetime) -> None:

@@ -85,6 +85,19 @@ async def clear_dirty(session: AsyncSession, seen: Iterable[tuple[str, datetime]
                               .values(needs_dispatch=False))
 
 
+async def redispatch_suppressed(session: AsyncSession, occasions: list[str]) -> None:
+    """Flag open alerts whose current revision was held back for one of these reasons (a silence that
+    ended, an inhibiting alert that resolved): they are routed again and reach receivers now."""
+    if not occasions:
+        return
+    held = (select(delivery_alerts.c.alert_id)
+            .join(deliveries, deliveries.c.id == delivery_alerts.c.delivery_id)
+            .where(and_(deliveries.c.occasion.in_(occasions), delivery_alerts.c.alert_id == alerts.c.id,
+                        delivery_alerts.c.revision == alerts.c.revision)))
+    await session.execute(update(alerts).where(and_(alerts.c.status != "resolved", held.exists()))
+                          .values(needs_dispatch=True, updated_at=func.clock_timestamp()))
+
+
 async def alerts_by_ids(session: AsyncSession, ids: Iterable[str]) -> dict[str, AlertState]:
     wanted = list(ids)
     if not wanted:

@@ -139,6 +139,7 @@ notify:
     receiver: hook
     group_by: [sku]
     group_wait: 0s
+    group_interval: 1s
     routes:
       - matchers: ['test="mail"']
         receiver: mail
@@ -273,7 +274,7 @@ async def test_ack_with_comment_is_recorded_with_the_principal(service, receiver
     assert api(service, "POST", f"/v1/alerts/{alert['id']}/ack", {}).status_code == 409
 
 
-async def test_silence_suppresses_delivery(service, receivers):
+async def test_silence_suppresses_delivery_until_it_ends(service, receivers):
     sku = sku_name()
     ends = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     reply = api(service, "POST", "/v1/silences", {"matchers": [f'sku="{sku}"'], "ends_at": ends,
@@ -287,6 +288,10 @@ async def test_silence_suppresses_delivery(service, receivers):
     silences = api(service, "GET", "/v1/silences").json()["items"]
     assert reply.json()["id"] in [s["id"] for s in silences]
     assert api(service, "DELETE", f"/v1/silences/{reply.json()['id']}").status_code == 204
+    # Still firing when the silence ends: now the receiver hears about it, once.
+    assert await asyncio.to_thread(wait_for, lambda: receivers["hook"].for_sku(sku))
+    await asyncio.sleep(1.0)
+    assert len(receivers["hook"].for_sku(sku)) == 1
 
 
 def test_reader_without_ops_role_cannot_ack(service):
@@ -314,3 +319,11 @@ async def test_late_po_for_the_sku_inhibits_its_stockout_risk(service, receivers
     assert "inhibited" in risk[0]["deliveries"][0]["occasion"]
     assert [json.loads(h["json"]["message"])["alerts"][0]["type"] for h in receivers["hook"].for_sku(sku)] == [
         "po_late"]
+    # The late PO resolves while the risk still stands: the risk is no longer explained away.
+    done = alert_event(sku, status="resolved")
+    done["data"].update(key=late["data"]["key"], type="po_late", po_id=f"PO-{sku}", location=None)
+    done["subject"] = done["data"]["key"]
+    await publish(service, done)
+    hits = await asyncio.to_thread(wait_for, lambda: [h for h in receivers["hook"].for_sku(sku)
+                                                      if '"stockout_risk"' in h["json"]["message"]])
+    assert len(hits) == 1
