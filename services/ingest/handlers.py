@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from services.ingest import repository as repo
 from services.ingest.domain.batch import BatchResult, Duplicate, process_batch, raw_id
@@ -18,6 +19,7 @@ from shared.db.uow import UnitOfWork
 from shared.events.canonical import MASTER_TYPES, CanonicalEvent, validate_event
 from shared.observability.metrics import EVENTS
 
+BULK_OUTBOX = 100
 RELEASES = {"item": "unknown_sku", "location": "unknown_location", "supplier": "unknown_supplier"}
 _EFFECT = {"sale": ("quantity", -1.0), "return": ("quantity", 1.0), "stock_adjustment": ("quantity", 1.0),
            "stock_count": ("on_hand", 1.0)}
@@ -38,6 +40,7 @@ class Ingested:
     response: dict[str, Any]
     tallies: dict[str, Tally] = field(default_factory=dict)
     published: int = 0
+    master_seq: int = 0  # the master data this batch was judged against
 
 
 class MasterCache:
@@ -65,18 +68,18 @@ FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 def envelope_id(source: str, event_id: str) -> str:
     """The canonical event's id: stable per (source, id), so a republish is recognisably the same event."""
-    digest = hashlib.sha256(json.dumps(["ingest", source, event_id], separators=(",", ":")).encode()).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=5))
+    digest = hashlib.blake2b(f"ingest\x1f{source}\x1f{event_id}".encode(), digest_size=16).digest()
+    return str(uuid.UUID(bytes=digest, version=5))
 
 
 def outbox_row(out: Normalized) -> dict[str, Any]:
-    """The CloudEvents bytes, built directly: a pydantic Envelope per event was the hot spot of a batch."""
+    """The CloudEvents bytes, built directly: a pydantic Envelope per event was a hot spot (py-spy)."""
     event = out.event
     envelope = {"specversion": "1.0", "id": envelope_id(event.source, event.id),
                 "source": f"replenish/ingest/{event.source}", "type": f"replenish.ingest.{event.type}",
                 "time": event.time.isoformat(), "subject": out.key, "datacontenttype": "application/json",
                 "data": out.payload}
-    payload = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    payload = orjson.dumps(envelope, default=str)
     return {"topic": out.topic, "key": out.key, "payload": payload, "headers": None}
 
 
@@ -116,6 +119,15 @@ def ledger_row(outcome: Normalized | Pending) -> dict[str, Any]:
     return row
 
 
+async def publish(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    """Big batches go straight into the outbox in one statement; small ones take the unit of work's path,
+    which also wakes the relay on commit (big ones wake it from the route, see routes.after_commit)."""
+    if len(rows) >= BULK_OUTBOX:
+        await repo.insert_outbox(uow.session, rows)
+    else:
+        await uow.publish_many(rows)
+
+
 def _precheck(item: object, now: datetime) -> CanonicalEvent | Unreadable:
     if isinstance(item, Unreadable):
         return item
@@ -128,6 +140,7 @@ async def ingest_records(uow: UnitOfWork, cache: MasterCache, items: Sequence[ob
                          source: str | None = None) -> Ingested:
     """CONTRACT §3 batch semantics for any door; `originals` are what the caller sent (kept on rejection)."""
     await cache.refresh(uow)
+    seq = cache.seq
     checked = [_precheck(item, now) for item in items]
     keys = [(e.source, e.id) for e in checked if isinstance(e, CanonicalEvent)]
     known = await repo.existing_keys(uow.session, keys)
@@ -142,7 +155,7 @@ async def ingest_records(uow: UnitOfWork, cache: MasterCache, items: Sequence[ob
     response = batch.response()
     EVENTS.labels("ingest", "accepted").inc(response["accepted"])
     EVENTS.labels("ingest", "rejected").inc(len(response["rejected"]))
-    return Ingested(response, _tallies(batch, originals), done)
+    return Ingested(response, _tallies(batch, originals), done, seq)
 
 
 def _lose_races(batch: BatchResult, new: set[tuple[str, str]]) -> None:
@@ -170,7 +183,7 @@ async def _apply(uow: UnitOfWork, batch: BatchResult, items: Sequence[object], o
             row = quarantine_row(outcome, originals[index], "mapping" if unmapped else door)
             row["source"] = row["source"] or source  # a feed record the mapping could not read
             quarantined.append(row)
-    await uow.publish_many(rows)
+    await publish(uow, rows)
     await repo.quarantine_events(uow.session, quarantined)
     if released:
         await release_pending(uow, batch.snapshot, released)
@@ -216,6 +229,19 @@ async def release_pending(uow: UnitOfWork, snapshot: MasterSnapshot, reasons: se
             await repo.resolve_quarantined(uow.session, [row.id], status="rejected",
                                            note="; ".join(outcome.errors))
             await repo.forget_received(uow.session, event.source, event.id)
-    await uow.publish_many(rows)
+    await publish(uow, rows)
     await repo.resolve_quarantined(uow.session, done, status="processed", by="master-data")
     return len(done)
+
+
+async def settle_pending(uow: UnitOfWork, cache: MasterCache, done: Ingested) -> int:
+    """After commit: master data committed by a concurrent batch meanwhile may already release our pending.
+
+    Without this, an event judged against an older snapshot would wait for the next master event.
+    """
+    if not done.response["pending"]:
+        return 0
+    await cache.refresh(uow)
+    if cache.seq == done.master_seq:
+        return 0
+    return await release_pending(uow, cache.snapshot, set(RELEASES.values()))

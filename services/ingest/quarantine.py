@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from services.ingest import freshness, handlers
+from services.ingest import handlers
 from services.ingest import repository as repo
 from services.ingest.repository import QuarantineFilter
-from services.ingest.routes import current_mapping, mapped
+from services.ingest.routes import after_commit, current_mapping, mapped
 from shared.http.deps import Planner, Reader
 from shared.http.errors import ApiError
 
@@ -98,7 +98,5 @@ async def retry(qid: int, request: Request, who: Planner) -> dict[str, Any]:
         await repo.resolve_quarantined(uow.session, [qid], status="retried", by=who.name, note="retried")
         done = await handlers.ingest_records(uow, state.master_cache, items, now, door=row.door,
                                              originals=[row.raw], source=row.source)
-    if done.tallies:
-        async with state.runtime.uow() as uow:
-            await freshness.note_arrivals(uow, done.tallies, now)
+    await after_commit(state, done, now)
     return {"id": qid, "status": "retried", "result": done.response}

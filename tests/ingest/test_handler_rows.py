@@ -1,0 +1,57 @@
+"""Rows the batch path writes: canonical envelope bytes, signed ledger effects, quarantine entries."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.ingest.domain.master import MasterSnapshot, apply_master_in_place
+from services.ingest.domain.normalize import normalize
+from services.ingest.domain.outcomes import Pending, Rejected, Unreadable
+from services.ingest.handlers import envelope_id, ledger_row, outbox_row, quarantine_row
+from shared.events.canonical import validate_event
+from shared.events.envelope import Envelope
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def snapshot() -> MasterSnapshot:
+    snap = MasterSnapshot()
+    for obj in ({"id": "i", "source": "erp", "type": "item", "time": "2026-11-01T00:00:00Z",
+                 "data": {"sku": "SKU-1", "name": "Tea", "base_unit": "each", "unit_conversions": {"case": 12},
+                          "aliases": ["6901234567892"]}},
+                {"id": "l", "source": "erp", "type": "location", "time": "2026-11-01T00:00:00Z",
+                 "data": {"location": "store-12", "name": "S", "kind": "store"}}):
+        apply_master_in_place(snap, validate_event(obj, NOW))
+    return snap
+
+
+def movement(kind: str, **data) -> object:
+    event = validate_event({"id": f"{kind}-1", "source": "pos/12", "type": kind, "time": "2026-11-21T10:15:00+08:00",
+                            "data": {"sku": "6901234567892", "location": "store-12", **data}}, NOW)
+    return normalize(event, snapshot())
+
+
+def test_outbox_row_is_a_cloudevent_keyed_by_location_and_sku():
+    row = outbox_row(movement("sale", quantity=2, unit="case"))
+    env = Envelope.from_bytes(row["payload"])
+    assert row["topic"] == "replenish.ingest.sales.v1" and row["key"] == "store-12:SKU-1"
+    assert env.type == "replenish.ingest.sale" and env.subject == "store-12:SKU-1"
+    assert env.time == datetime(2026, 11, 21, 2, 15, tzinfo=UTC) and env.data["quantity"] == 24
+    assert env.id == envelope_id("pos/12", "sale-1") != envelope_id("pos/12", "sale-2")
+
+
+def test_ledger_rows_carry_signed_base_unit_effects():
+    assert ledger_row(movement("sale", quantity=2, unit="case"))["quantity"] == -24
+    assert ledger_row(movement("return", quantity=1))["quantity"] == 1
+    assert ledger_row(movement("stock_adjustment", quantity=-3, reason="scrap"))["quantity"] == -3
+    assert ledger_row(movement("stock_count", on_hand=7))["quantity"] == 7
+
+
+def test_pending_and_rejected_become_quarantine_entries():
+    event = validate_event({"id": "x", "source": "pos/12", "type": "sale", "time": "2026-11-21T10:15:00Z",
+                            "data": {"sku": "NEW", "location": "store-12", "quantity": 1}}, NOW)
+    pending = quarantine_row(Pending(event, "unknown_sku", "data.sku: unknown"), {"id": "x"}, "events")
+    assert (pending["status"], pending["reason"], pending["source"]) == ("pending", "unknown_sku", "pos/12")
+    native = {"receipt": "m3", "source": 7}
+    rejected = quarantine_row(Rejected(["record 0: time: required"]), native, "mapping")
+    assert rejected["status"] == "rejected" and rejected["raw"] == native and rejected["source"] is None
+    assert quarantine_row(Rejected(["row 2: 3 cells"]), Unreadable(["row 2"], "c2"), "csv")["event_id"] == "c2"
