@@ -118,8 +118,9 @@ ADMIN = "test-admin-token"
 
 @pytest.fixture(scope="module")
 def receivers() -> Iterator[dict]:
-    hook, flaky, mailbox = Webhook(), Webhook(delay_first=1, delay_s=2.5), Mailbox()
-    yield {"hook": hook, "flaky": flaky, "mail": mailbox}
+    hook, flaky, mailbox, pager = Webhook(), Webhook(delay_first=1, delay_s=2.5), Mailbox(), Webhook()
+    yield {"hook": hook, "flaky": flaky, "mail": mailbox, "pager": pager}
+    pager.close()
     hook.close()
     flaky.close()
     mailbox.close()
@@ -135,6 +136,8 @@ notify:
       urls: ["{receivers['mail'].url()}"]
     - name: flaky
       urls: ["{receivers['flaky'].url()}"]
+    - name: pager
+      urls: ["{receivers['pager'].url()}"]
   route:
     receiver: hook
     group_by: [sku]
@@ -145,6 +148,12 @@ notify:
         receiver: mail
       - matchers: ['test="flaky"']
         receiver: flaky
+      - matchers: ['test="esc"']
+        escalation: page
+  escalation_policies:
+    - name: page
+      steps:
+        - {{after: 2s, receivers: [pager]}}
 """
 
 
@@ -327,3 +336,17 @@ async def test_late_po_for_the_sku_inhibits_its_stockout_risk(service, receivers
     hits = await asyncio.to_thread(wait_for, lambda: [h for h in receivers["hook"].for_sku(sku)
                                                       if '"stockout_risk"' in h["json"]["message"]])
     assert len(hits) == 1
+
+
+async def test_unacknowledged_alert_escalates_and_an_acknowledged_one_does_not(service, receivers):
+    ignored, owned = sku_name(), sku_name()
+    await publish(service, alert_event(ignored, test="esc", severity="critical"),
+                  alert_event(owned, test="esc", severity="critical"))
+    alert = await asyncio.to_thread(wait_for, lambda: alert_for(service, owned))
+    assert api(service, "POST", f"/v1/alerts/{alert['id']}/ack", {"comment": "mine"}).status_code == 200
+    paged = await asyncio.to_thread(wait_for, lambda: receivers["pager"].for_sku(ignored))
+    assert len(paged) == 1 and receivers["hook"].for_sku(ignored)  # route receiver first, then the page
+    await asyncio.sleep(1.0)
+    assert receivers["pager"].for_sku(owned) == []
+    history = [h["action"] for h in alert_for(service, ignored)["history"]]
+    assert history == ["fired", "escalated"]
