@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -37,6 +38,7 @@ class Phase:
     seconds_accepted: float = 0.0
     seconds_published: float = 0.0
     latencies: tuple[float, ...] = ()
+    cpu_seconds: float = 0.0  # CPU the ingest processes spent on this phase (load-independent cost)
 
     @property
     def events(self) -> int:
@@ -110,17 +112,27 @@ async def post_all(base: str, token: str, bodies: list[bytes], clients: int) -> 
     return latencies
 
 
-async def run_phase(phase: Phase, base: str, token: str, kafka: str) -> Phase:
+def service_cpu(pid: int) -> float:
+    """User + system CPU seconds of the ingest process tree (uvicorn workers are its children)."""
+    try:
+        root = psutil.Process(pid)
+        return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
+    except psutil.Error:
+        return float("nan")
+
+
+async def run_phase(phase: Phase, base: str, token: str, kafka: str, pid: int) -> Phase:
     run = f"{phase.name}-{uuid.uuid4().hex[:6]}"
     now = datetime.now(UTC)
     bodies = [sales_batch(run, b * phase.batch, phase.batch, now) for b in range(phase.batches)]
     ready = asyncio.Event()
     counter = asyncio.create_task(count_published(kafka, run, phase.events, 600, ready))
     await ready.wait()
-    began = time.monotonic()
+    began, cpu = time.monotonic(), service_cpu(pid)
     phase.latencies = tuple(await post_all(base, token, bodies, phase.clients))
     phase.seconds_accepted = time.monotonic() - began
     phase.seconds_published = await counter - began
+    phase.cpu_seconds = service_cpu(pid) - cpu
     return phase
 
 
@@ -169,26 +181,28 @@ async def wait_ready(base: str, seconds: float = 60) -> str:
     raise RuntimeError("ingest did not become ready")
 
 
-async def measure(base: str, kafka: str, phases: list[Phase]) -> tuple[list[Phase], float]:
+async def measure(base: str, kafka: str, phases: list[Phase], pid: int) -> tuple[list[Phase], float]:
     token = await wait_ready(base)
     async with httpx.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {token}"}) as http:
         r = await http.post(f"{base}/v1/events", json=master_events(datetime.now(UTC)))
         assert r.status_code == 200 and not r.json()["rejected"], r.text[:300]
-    await run_phase(Phase("warmup", 1000, 4, 2), base, token, kafka)
-    done = [await run_phase(p, base, token, kafka) for p in phases]
+    await run_phase(Phase("warmup", 1000, 4, 2), base, token, kafka, pid)
+    done = [await run_phase(p, base, token, kafka, pid) for p in phases]
     now = datetime.now(UTC)
     raw = await raw_rate(kafka, [sales_batch("raw", b * 1000, 1000, now) for b in range(100)])
     return done, raw
 
 
 def report(phases: list[Phase], raw: float) -> str:
-    lines = [f"raw aiokafka send() pipelined, acks=all: {raw:,.0f} msg/s"]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = [f"machine: {os.cpu_count()} cores, load average {load}",
+             f"raw aiokafka send() pipelined, acks=all: {raw:,.0f} msg/s"]
     for p in phases:
         accepted, published = p.events / p.seconds_accepted, p.events / p.seconds_published
         lines.append(f"{p.name}: {p.events:,} events in {p.batches} batches of {p.batch:,}, {p.clients} clients: "
                      f"accepted {accepted:,.0f} ev/s, published {published:,.0f} ev/s "
                      f"({published / raw:.0%} of raw); batch latency p50 {p.p(0.5) * 1000:.0f} ms, "
-                     f"p99 {p.p(0.99) * 1000:.0f} ms")
+                     f"p99 {p.p(0.99) * 1000:.0f} ms; ingest CPU {p.cpu_seconds / p.events * 1e6:.0f} µs/event")
     return "\n".join(lines)
 
 
@@ -209,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         service = start_service(kafka, database, args.port, args.workers, root / "ingest.log")
         phases = [Phase("1k", 1000, max(1, args.events // 1000), args.clients),
                   Phase("10k", 10_000, max(1, args.events // 10_000), args.clients)]
-        done, raw = asyncio.run(measure(f"http://127.0.0.1:{args.port}", kafka, phases))
+        done, raw = asyncio.run(measure(f"http://127.0.0.1:{args.port}", kafka, phases, service.pid))
         print(report(done, raw))
         return 0
     finally:
