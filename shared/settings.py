@@ -29,6 +29,8 @@ class ServiceSettings(BaseSettings):
     auto_migrate: bool = Field(False, alias="REPLENISH_AUTO_MIGRATE")
     admin_token: str | None = Field(None, alias="REPLENISH_ADMIN_TOKEN")
     public_url: str | None = Field(None, alias="REPLENISH_PUBLIC_URL")
+    # Set by `replenish up` so its readiness probe can tell its own services from someone else's on a port.
+    instance: str | None = Field(None, alias="REPLENISH_INSTANCE")
     # Consumer tuning: a short session makes the first group join fast (BROKER.md: join ≈ session/2).
     kafka_session_timeout_ms: int = Field(10_000, alias="REPLENISH_KAFKA_SESSION_TIMEOUT_MS")
     kafka_heartbeat_ms: int = Field(3_000, alias="REPLENISH_KAFKA_HEARTBEAT_MS")

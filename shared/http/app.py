@@ -33,8 +33,11 @@ def ops_router(watermark: WatermarkFn | None) -> APIRouter:
 
     @router.get("/readyz", tags=["ops"])
     async def readyz(request: Request) -> JSONResponse:
-        checks = await request.app.state.runtime.ready()
-        return JSONResponse({"ready": all(checks.values()), "checks": checks},
+        runtime: ServiceRuntime = request.app.state.runtime
+        checks = await runtime.ready()
+        body = {"ready": all(checks.values()), "checks": checks, "service": runtime.settings.service,
+                "instance": runtime.settings.instance}
+        return JSONResponse(body,
                             status_code=200 if all(checks.values()) else 503)
 
     @router.get("/metrics", tags=["ops"])

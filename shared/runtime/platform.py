@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from shared.bus.admin import ensure_topics
 from shared.db.migrate import upgrade
 from shared.runtime import bootstrap
 from shared.runtime.broker import BundledBroker
-from shared.runtime.ports import port_or_free
+from shared.runtime.ports import free_port, port_or_free
 from shared.runtime.postgres import EmbeddedPostgres
 from shared.settings import DEFAULT_PORTS, SERVICES
 
@@ -45,6 +46,7 @@ class Platform:
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
+        self.instance = uuid.uuid4().hex
         self.logs = self.data_dir / "logs"
 
     def start(self, ready_timeout: float = 120) -> dict:
@@ -83,10 +85,10 @@ class Platform:
             self.database_url = self.postgres.start()
         return fresh
 
-    def _start_service(self, service: str) -> None:
-        port = port_or_free(int(self.env.get(f"REPLENISH_{service.upper()}_PORT", DEFAULT_PORTS[service])))
+    def _start_service(self, service: str, port: int | None = None) -> None:
+        port = port or port_or_free(int(self.env.get(f"REPLENISH_{service.upper()}_PORT", DEFAULT_PORTS[service])))
         env = {**LOCAL_ENV, **self.env, "KAFKA_BOOTSTRAP_SERVERS": self.kafka, "DATABASE_URL": self.database_url,
-               "REPLENISH_PORT": str(port), "REPLENISH_SERVICE": service,
+               "REPLENISH_PORT": str(port), "REPLENISH_SERVICE": service, "REPLENISH_INSTANCE": self.instance,
                "REPLENISH_PUBLIC_URL": f"http://127.0.0.1:{port}"}
         with open(self.logs / f"{service}.log", "ab") as out:
             self.procs[service] = subprocess.Popen(
@@ -97,13 +99,20 @@ class Platform:
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         pending = set(self.services)
+        restarts = dict.fromkeys(self.services, 0)
         with httpx.Client(timeout=2) as client:
             while pending and time.monotonic() < deadline:
                 for service in list(pending):
                     if self.procs[service].poll() is not None:
-                        raise RuntimeError(f"{service} exited; see {self.logs / (service + '.log')}")
-                    with contextlib.suppress(httpx.HTTPError):
-                        if client.get(f"{self.services[service]}/readyz").status_code == 200:
+                        # Most often a port someone took between our probe and the bind: try a free one.
+                        if restarts[service] >= 2:
+                            raise RuntimeError(f"{service} exited; see {self.logs / (service + '.log')}")
+                        restarts[service] += 1
+                        self._start_service(service, free_port())
+                    with contextlib.suppress(httpx.HTTPError, ValueError):
+                        reply = client.get(f"{self.services[service]}/readyz")
+                        # Only our own child counts: another platform may answer on a port we raced it for.
+                        if reply.status_code == 200 and reply.json().get("instance") == self.instance:
                             pending.discard(service)
                 time.sleep(0.2)
         if pending:
