@@ -1,11 +1,12 @@
-"""Composition root of the notify service: alert consumer, dispatcher task, alert and silence API."""
+"""Composition root of the notify service: alert and PO email consumers, dispatcher and mailer tasks, API."""
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from services.notify import models, routes
-from services.notify.consumers import TOPICS, make_dispatch
+from services.notify.consumers import PO_TOPICS, TOPICS, make_dispatch, make_po_email
 from services.notify.dispatcher import Dispatcher
+from services.notify.po_email import PoMailer
 from services.notify.reload import ConfigSource
 from services.notify.settings import NotifySettings
 from shared.http.app import build_app
@@ -16,11 +17,16 @@ from shared.settings import ServiceSettings, load_settings
 def create_app(settings: ServiceSettings | None = None, notify_settings: NotifySettings | None = None) -> FastAPI:
     """Build the app; an invalid REPLENISH_CONFIG raises ConfigError here, so the service never starts on it."""
     settings = settings or load_settings("notify")
+    notify_settings = notify_settings or NotifySettings()
     config = ConfigSource(settings.config_path)
     runtime = ServiceRuntime(settings, models.metadata)
-    dispatcher = Dispatcher(runtime, notify_settings or NotifySettings(), config)
-    runtime.consumers.append(ConsumerSpec("alerts", TOPICS, make_dispatch(dispatcher.wake.set), batch_size=200))
-    runtime.tasks.append(dispatcher.run)
+    dispatcher = Dispatcher(runtime, notify_settings, config)
+    mailer = PoMailer(runtime, notify_settings, config)
+    runtime.consumers.append(ConsumerSpec(
+        "alerts", TOPICS, make_dispatch(dispatcher.wake.set, lambda: config.current.flap_window), batch_size=200))
+    runtime.consumers.append(ConsumerSpec(
+        "po-emails", PO_TOPICS, make_po_email(mailer.wake.set, lambda: config.current.po_email), batch_size=100))
+    runtime.tasks += [dispatcher.run, mailer.run]
     app = build_app(runtime, title="Replenish notify", routers=[routes.router])
     app.state.dispatcher = dispatcher
     return app

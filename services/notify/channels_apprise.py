@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 import apprise
@@ -55,4 +57,30 @@ async def send(url: str, title: str, body: str, *, idempotency_key: str, timeout
         return await asyncio.to_thread(_send_blocking, target, title, body)
     except Exception as exc:  # a plugin bug must not take the dispatcher down
         log.exception("apprise send crashed")
+        return SendResult(False, f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _mail_blocking(url: str, title: str, body: str, filename: str, content: str) -> SendResult:
+    sender = apprise.Apprise()
+    if not sender.add(url):
+        return SendResult(False, "invalid or unsupported Apprise URL")
+    # Apprise attaches files by path: the name the supplier sees is the file's name in a private temp dir.
+    with tempfile.TemporaryDirectory(prefix="replenish-po-") as folder:
+        path = Path(folder) / filename
+        path.write_text(content, encoding="utf-8")
+        attachment = apprise.AppriseAttachment()
+        if not attachment.add(str(path)):
+            return SendResult(False, f"attachment {filename} not accepted")
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            ok = sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT, attach=attachment)
+            detail = captured.getvalue().strip().splitlines()
+    return SendResult(bool(ok), None if ok else (detail[-1][:500] if detail else "send failed"))
+
+
+async def send_mail(url: str, title: str, body: str, *, filename: str, content: str) -> SendResult:
+    """One email with one attachment (a PO as CSV); blocking Apprise in a worker thread."""
+    try:
+        return await asyncio.to_thread(_mail_blocking, url, title, body, filename, content)
+    except Exception as exc:  # a plugin bug must not take the mailer down
+        log.exception("apprise mail crashed")
         return SendResult(False, f"{type(exc).__name__}: {exc}"[:500])

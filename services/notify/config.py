@@ -161,8 +161,26 @@ class EscalationPolicy(_Model):
         return steps
 
 
+def _check_mail_url(url: str) -> str:
+    if not isinstance(url, str) or url_scheme(url) not in ("mailto", "mailtos"):
+        raise ValueError(f"expected a mailto:// or mailtos:// Apprise URL, got {url!r}")
+    return url
+
+
+class PoEmail(_Model):
+    """How purchase orders reach suppliers without a webhook: this mail server, the supplier as recipient."""
+
+    url: Annotated[str, PlainValidator(_check_mail_url)]
+    from_: str | None = Field(default=None, alias="from")
+    bcc: list[str] = []
+    locale: Locale = "en"
+
+
 class NotifyConfig(_Model):
     public_url: str = "http://127.0.0.1:8005"
+    # A refire this soon after a resolve is the same episode flapping: the acknowledgement is kept.
+    flap_window: Duration = timedelta(minutes=5)
+    po_email: PoEmail | None = None
     receivers: list[Receiver] = Field(min_length=1)
     route: Route
     inhibit_rules: list[InhibitRule] = Field(default_factory=lambda: default_inhibit_rules())

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -39,7 +39,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def on_alert(uow: UnitOfWork, env: Envelope) -> bool:
+async def on_alert(uow: UnitOfWork, env: Envelope, *, flap_window: timedelta = timedelta(0)) -> bool:
     """One alert event from any alert topic: update the alert with that key (never a second row).
 
     True when the dispatcher has something to do once this transaction commits.
@@ -52,7 +52,8 @@ async def on_alert(uow: UnitOfWork, env: Envelope) -> bool:
     except ValidationError as exc:
         raise PoisonMessage(f"invalid alert: {str(exc)[:300]}") from exc
     current = await repo.alert_by_key(uow.session, event.key, lock=True)
-    change = apply_event(current, event.model_dump(), alert_id=alert_id_for(event.key), now=utcnow())
+    change = apply_event(current, event.model_dump(), alert_id=alert_id_for(event.key), now=utcnow(),
+                         flap_window=flap_window)
     if change.state is None or (change.action is None and change.state == current):
         return False
     dispatch = change.notify or change.action is not None

@@ -108,3 +108,29 @@ groups = Table(
     Column("state", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# Purchase orders mailed to suppliers without a webhook: one row per PO revision (orders' Idempotency-Key),
+# written before the first send, so a redelivered request never mails the supplier twice.
+po_emails = Table(
+    "po_emails", metadata,
+    Column("idempotency_key", String(80), primary_key=True),
+    Column("po_id", String(200), nullable=False),
+    Column("supplier_id", String(200), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("recipient", String(320)),
+    Column("supplier_name", String(500)),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("filename", String(300), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # pending | sending | sent | failed | suppressed
+    Column("reason", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_po_emails_po", "po_id"),
+    Index("ix_po_emails_due", "next_attempt_at", postgresql_where=text("status IN ('pending', 'sending')")),
+)

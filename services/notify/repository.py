@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.domain import AlertState, HistoryEntry, Silence, parse_matcher
-from services.notify.models import alerts, deliveries, delivery_alerts, groups, silences
+from services.notify.models import alerts, deliveries, delivery_alerts, groups, po_emails, silences
 
 _STATE_FIELDS = (
     "id", "key", "type", "severity", "status", "summary", "first_fired_at", "last_fired_at", "last_event_at",
@@ -202,3 +202,33 @@ async def save_group(session: AsyncSession, key: str, state: dict[str, Any] | No
     stmt = pg_insert(groups).values(key=key, state=state, updated_at=func.now())
     await session.execute(stmt.on_conflict_do_update(index_elements=[groups.c.key],
                                                      set_={"state": state, "updated_at": func.now()}))
+
+
+# --- purchase-order emails ----------------------------------------------------------------------------
+
+async def add_po_email(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """Claim the PO revision's key; False when it exists already (a redelivered request)."""
+    stmt = pg_insert(po_emails).values(**row).on_conflict_do_nothing().returning(po_emails.c.idempotency_key)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def due_po_emails(session: AsyncSession, now: datetime, *, limit: int) -> list[Mapping[str, Any]]:
+    stmt = (select(po_emails).where(and_(po_emails.c.status.in_(("pending", "sending")),
+                                         po_emails.c.next_attempt_at <= now))
+            .order_by(po_emails.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+    return list((await session.execute(stmt)).mappings())
+
+
+async def update_po_email(session: AsyncSession, key: str, **values: Any) -> None:
+    await session.execute(update(po_emails).where(po_emails.c.idempotency_key == key).values(**values))
+
+
+async def list_po_emails(session: AsyncSession, *, po_id: str | None = None, status: str | None = None,
+                         limit: int = 500) -> list[Mapping[str, Any]]:
+    stmt = select(*[c for c in po_emails.c if c.name != "content"])
+    if po_id:
+        stmt = stmt.where(po_emails.c.po_id == po_id)
+    if status:
+        stmt = stmt.where(po_emails.c.status == status)
+    stmt = stmt.order_by(po_emails.c.created_at.desc()).limit(limit)
+    return list((await session.execute(stmt)).mappings())

@@ -1,4 +1,4 @@
-"""Notify HTTP API: alerts (list, get, ack, resolve) and silences. No SQL, no rules here."""
+"""Notify HTTP API: alerts (list, get, ack, resolve), silences, PO emails. No SQL, no rules here."""
 from __future__ import annotations
 
 from typing import Literal
@@ -8,7 +8,14 @@ from fastapi import APIRouter, Request, Response
 from services.notify import handlers
 from services.notify import repository as repo
 from services.notify.domain import alert_labels
-from services.notify.schemas import AckRequest, ResolveRequest, SilenceRequest, alert_json, silence_json
+from services.notify.schemas import (
+    AckRequest,
+    ResolveRequest,
+    SilenceRequest,
+    alert_json,
+    po_email_json,
+    silence_json,
+)
 from shared.http.deps import Ops, Reader
 from shared.http.errors import ApiError
 
@@ -88,3 +95,11 @@ async def delete_silence(silence_id: str, request: Request, _: Ops) -> Response:
     async with _runtime(request).uow() as uow:
         await handlers.expire_silence(uow, silence_id)
     return Response(status_code=204)
+
+
+@router.get("/po-emails", tags=["po-emails"])
+async def list_po_emails(request: Request, _: Reader, po_id: str | None = None, status: str | None = None) -> dict:
+    """Purchase orders mailed to suppliers (newest first): status, reason, attempts; not the attachment."""
+    async with _runtime(request).uow() as uow:
+        rows = await repo.list_po_emails(uow.session, po_id=po_id, status=status)
+    return {"items": [po_email_json(r) for r in rows]}

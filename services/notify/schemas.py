@@ -77,3 +77,11 @@ def alert_json(row: Any, deliveries: list[dict[str, Any]], labels: dict[str, str
                         "attempts": d["attempts"], "at": _iso(d["at"]), "revision": d["revision"],
                         "occasion": d["occasion"]} for d in deliveries],
     }
+
+
+def po_email_json(row: Any) -> dict[str, Any]:
+    return {"idempotency_key": row["idempotency_key"], "po_id": row["po_id"], "supplier_id": row["supplier_id"],
+            "revision": row["revision"], "to": row["recipient"], "subject": row["subject"],
+            "filename": row["filename"], "status": row["status"], "reason": row["reason"],
+            "attempts": row["attempts"], "last_error": row["last_error"],
+            "created_at": _iso(row["created_at"]), "at": _iso(row["at"])}

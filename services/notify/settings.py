@@ -1,4 +1,4 @@
-"""Notify settings (REPLENISH_NOTIFY_*): dispatcher tick, retries, send timeout."""
+"""Notify settings (REPLENISH_NOTIFY_*): dispatcher tick, retries, send timeout, PO mailer."""
 from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,3 +15,5 @@ class NotifySettings(BaseSettings):
     retry_cap_s: float = 300.0
     send_timeout_s: float = 5.0      # connect and read timeout for webhook sends
     batch: int = 200                 # deliveries sent per tick at most
+    po_email_every_s: float = 1.0    # PO mailer poll for retries (new requests wake it at once)
+    po_email_lease_s: float = 60.0   # a claimed PO email is retried after this if the sender died mid-send

@@ -162,3 +162,18 @@ def test_empty_time_range_is_rejected():
           time_intervals: [{name: n, times: [{start: "08:00", end: "08:00"}]}]
         """)
     assert problems == ["notify.time_intervals[0].times[0]: start equals end: the range is empty"]
+
+
+def test_flap_window_defaults_to_five_minutes_and_can_be_set():
+    assert config_from(CONTRACT_MINIMAL).flap_window == timedelta(minutes=5)
+    assert config_from(CONTRACT_MINIMAL + "  flap_window: 90s\n").flap_window == timedelta(seconds=90)
+
+
+def test_po_email_section_is_optional_and_needs_a_mail_url():
+    assert config_from(CONTRACT_MINIMAL).po_email is None
+    config = config_from(CONTRACT_MINIMAL + "  po_email:\n    url: mailtos://u:p@smtp.example.com\n"
+                         "    from: po@shop.example\n    bcc: [buyer@shop.example]\n")
+    assert config.po_email.url == "mailtos://u:p@smtp.example.com" and config.po_email.from_ == "po@shop.example"
+    assert config.po_email.bcc == ["buyer@shop.example"] and config.po_email.locale == "en"
+    problems = _problems(CONTRACT_MINIMAL + "  po_email:\n    url: json://h/x\n")
+    assert problems == ["notify.po_email.url: expected a mailto:// or mailtos:// Apprise URL, got 'json://h/x'"]

@@ -34,7 +34,7 @@ from services.notify.domain.matchers import Matcher, alert_labels, matches_all, 
 from services.notify.domain.routing import RouteMatch, group_id, group_key, group_labels, route
 from services.notify.domain.silences import Silence, is_silenced, silence_problems, silenced_by
 from services.notify.domain.targets import Hold, Target, targets
-from services.notify.domain.templates import Rendered, ack_link, render
+from services.notify.domain.templates import Rendered, ack_link, alert_link, render
 from services.notify.domain.timeintervals import in_quiet_hours, in_time_interval, is_muted, quiet_until
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "acknowledge",
     "after_flush",
     "alert_labels",
+    "alert_link",
     "apply_event",
     "channel_kind",
     "delivery_key",

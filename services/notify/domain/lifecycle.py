@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 Status = Literal["firing", "acknowledged", "resolved"]
@@ -82,12 +82,14 @@ def _content(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def apply_event(
-    state: AlertState | None, event: Mapping[str, Any], *, alert_id: str, now: datetime
+    state: AlertState | None, event: Mapping[str, Any], *, alert_id: str, now: datetime,
+    flap_window: timedelta = timedelta(0),
 ) -> Transition:
     """Fold one alert event (the topic payload) into the alert with that key; `now` is processing time.
 
     Events older than the last one applied are ignored, so a late "resolved" cannot undo a newer "firing".
-    `alert_id` is only used when the key is new.
+    `alert_id` is only used when the key is new. A refire within `flap_window` (event time) of the resolve
+    keeps the acknowledgement of the episode before it.
     """
     at: datetime = _aware(event["occurred_at"])
     if state is not None and at < state.last_event_at:
@@ -99,7 +101,7 @@ def apply_event(
     if state is None:
         return _first_fire(event, alert_id, at, now)
     if state.status == "resolved":
-        return _refire(state, event, at, now)
+        return _refire(state, event, at, now, flap_window)
     return _refresh(state, event, at)
 
 
@@ -118,15 +120,29 @@ def _first_fire(event: Mapping[str, Any], alert_id: str, at: datetime, now: date
     return Transition(state, True, "fired")
 
 
-def _refire(state: AlertState, event: Mapping[str, Any], at: datetime, now: datetime) -> Transition:
-    entry = HistoryEntry(at, SOURCE, "refired")
+def _refire(state: AlertState, event: Mapping[str, Any], at: datetime, now: datetime,
+            flap_window: timedelta) -> Transition:
     fired = replace(
         state, **_content(event), severity=event["severity"], status="firing", last_fired_at=at,
         last_event_at=at, resolved_at=None, acked_by=None, acked_at=None, ack_comment=None,
-        revision=state.revision + 1, fire_count=state.fire_count + 1, history=(*state.history, entry),
+        revision=state.revision + 1, fire_count=state.fire_count + 1,
+        history=(*state.history, HistoryEntry(at, SOURCE, "refired")),
         escalation_started_at=now, escalations_sent=frozenset(),
     )
-    return Transition(fired, True, "refired")
+    if not is_flap(state, at, flap_window):
+        return Transition(fired, True, "refired")
+    # The same episode flapping (resolve → refire within the window): its owner keeps it, no new page.
+    note = f"within {flap_window} of the resolve: acknowledgement by {state.acked_by} kept"
+    kept = replace(fired, status="acknowledged", acked_by=state.acked_by, acked_at=state.acked_at,
+                   ack_comment=state.ack_comment,
+                   history=(*state.history, HistoryEntry(at, SOURCE, "refired", note)))
+    return Transition(kept, True, "refired")
+
+
+def is_flap(state: AlertState, at: datetime, flap_window: timedelta) -> bool:
+    """A refire at `at` of an acknowledged episode resolved no longer than `flap_window` before."""
+    return (state.acked_by is not None and state.resolved_at is not None
+            and timedelta(0) <= at - state.resolved_at <= flap_window)
 
 
 def _refresh(state: AlertState, event: Mapping[str, Any], at: datetime) -> Transition:

@@ -23,9 +23,15 @@ class Rendered:
     body: str
 
 
+def alert_link(base_url: str, alert_id: str) -> str:
+    """The alert's page in the notify API (GET): what a person follows from a message."""
+    return f"{base_url.rstrip('/')}/v1/alerts/{quote(alert_id, safe='')}"
+
+
 def ack_link(base_url: str, alert_id: str) -> str:
-    """Link that acknowledges the alert through the notify service (its ack endpoint)."""
-    return f"{base_url.rstrip('/')}/v1/alerts/{quote(alert_id, safe='')}/ack"
+    """The acknowledge endpoint (POST with an ops token): for machines and the how-to line, never a bare link,
+    since chat link previews fetch links and an acknowledgement must name a person."""
+    return f"{alert_link(base_url, alert_id)}/ack"
 
 
 def render(alerts: AlertState | Sequence[AlertState], channel_kind: str, locale: str, *,
@@ -127,9 +133,10 @@ def _detail(alert: AlertState, locale: str, base_url: str, *, markdown: bool) ->
     if figures:
         lines += ["", f"**{text(locale, 'figures')}**" if markdown else text(locale, "figures")]
         lines += [f"- {k}{sep}{v}" for k, v in figures]
-    link = ack_link(base_url, alert.id)
-    if alert.status != "resolved":
-        lines += ["", f"[{text(locale, 'ack')}]({link})" if markdown else f"{text(locale, 'ack')}{sep}{link}"]
+    link = alert_link(base_url, alert.id)
+    lines += ["", f"[{text(locale, 'view')}]({link})" if markdown else f"{text(locale, 'view')}{sep}{link}"]
+    if alert.status == "firing":
+        lines.append(text(locale, "ack_how", url=ack_link(base_url, alert.id)))
     return "\n".join(lines)
 
 
@@ -139,12 +146,13 @@ def _digest(items: list[AlertState], locale: str, base_url: str, *, markdown: bo
     for alert in items[:MAX_DIGEST_LINES]:
         subject = _subject(alert, shared_location=shared)
         line = f"- {_tag(alert, locale)}{text(locale, alert.type)} · {subject}{sep}{alert.summary}"
-        if alert.status != "resolved":
-            link = ack_link(base_url, alert.id)
-            line += f" [{text(locale, 'ack_short')}]({link})" if markdown else f" ({link})"
+        link = alert_link(base_url, alert.id)
+        line += f" [{text(locale, 'view_short')}]({link})" if markdown else f" ({link})"
         lines.append(line)
     if len(items) > MAX_DIGEST_LINES:
         lines.append(text(locale, "more", n=len(items) - MAX_DIGEST_LINES))
+    if any(a.status == "firing" for a in items):
+        lines += ["", text(locale, "ack_how", url=f"{base_url.rstrip('/')}/v1/alerts/<id>/ack")]
     return "\n".join(lines)
 
 
@@ -166,8 +174,8 @@ def _sms(items: list[AlertState], locale: str, base_url: str) -> str:
     if len(items) == 1:
         alert = items[0]
         head = f"{_tag(alert, locale)}{text(locale, alert.type)} {_subject(alert)}{sep}"
-        link = ack_link(base_url, alert.id)
-        tail = "" if alert.status == "resolved" else f" {text(locale, 'ack_short')} {link}"
+        link = alert_link(base_url, alert.id)
+        tail = "" if alert.status == "resolved" else f" {link}"
         return _fit(head, alert.summary, tail)
     shared = _shared_location(items)
     names = "; ".join(f"{_subject(a, shared_location=shared)} {text(locale, a.type)}" for a in items)
@@ -183,7 +191,7 @@ def _webhook_body(items: list[AlertState], locale: str, base_url: str) -> str:
             "summary": a.summary, "value_at_risk": a.value_at_risk, "revision": a.revision,
             "first_fired_at": a.first_fired_at.isoformat(), "last_fired_at": a.last_fired_at.isoformat(),
             "figures": dict(key_figures(a.explanation, locale)), "explanation": dict(a.explanation),
-            "ack_url": ack_link(base_url, a.id),
+            "url": alert_link(base_url, a.id), "ack_url": ack_link(base_url, a.id),
         }
         for a in items
     ]
