@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("--series", type=int, default=10_000)
     sp.add_argument("--days", type=int, default=730)
     sp.add_argument("--workers", type=int, default=2)
-    sp.add_argument("--chunk", type=int, default=1000)
+    sp.add_argument("--chunk", type=int, default=5000)
     sp.add_argument("--prophet-series", type=int, default=200)
     ac = sub.add_parser("accuracy", help="rolling-origin accuracy on the pasta data")
     ac.add_argument("--path", default=os.path.normpath(PASTA))

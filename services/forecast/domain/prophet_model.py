@@ -15,7 +15,11 @@ YEARLY_MIN_DAYS = 2 * 365 + 1  # Prophet warns below two full years
 
 
 def _quiet() -> None:
-    # cmdstanpy logs every fit at INFO; a batch of fits would flood the service log.
+    # cmdstanpy logs every fit at INFO; a batch of fits would flood the service log. A handler on its
+    # logger stops cmdstanpy from installing its own INFO stream handler; warnings still propagate.
+    stan = logging.getLogger("cmdstanpy")
+    if not any(isinstance(h, logging.NullHandler) for h in stan.handlers):
+        stan.addHandler(logging.NullHandler())
     for name in ("cmdstanpy", "prophet", "prophet.plot"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
