@@ -45,18 +45,6 @@ async def record_received(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     return {(r["source"], r["event_id"]) for r in found}
 
 
-_OUTBOX_SQL = ("INSERT INTO ingest.outbox (topic, key, payload) "
-               "SELECT * FROM unnest($1::varchar[], $2::text[], $3::bytea[])")
-
-
-async def insert_outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Bulk outbox write in one statement (the ORM's executemany compiled SQL per 1,000 rows: py-spy)."""
-    if rows:
-        raw = await (await session.connection()).get_raw_connection()
-        await raw.driver_connection.execute(_OUTBOX_SQL, [r["topic"] for r in rows], [r["key"] for r in rows],
-                                            [r["payload"] for r in rows])
-
-
 async def record_movement(session: AsyncSession, row: dict[str, Any]) -> None:
     """A released pending movement: fill in its resolved location, SKU and effect for the quality report."""
     await session.execute(update(received).where(received.c.source == row["source"],

@@ -4,9 +4,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,16 +19,69 @@ from shared.observability.metrics import OUTBOX_BACKLOG
 
 log = logging.getLogger(__name__)
 
+# An outbox row with this header carries many messages (encode_messages): one row per batch instead of
+# one per event saves PostgreSQL an insert, a select and an update per event (py-spy on ingest).
+BATCH_HEADER = "x-replenish-batch"
+_HEAD = struct.Struct("<HiI")  # topic length, key length (-1: no key), value length
+_PARTITION_CACHE = 200_000  # keys remembered: aiokafka's murmur2 is pure Python
+
+
+def encode_messages(messages: Iterable[tuple[str, str | None, bytes]]) -> bytes:
+    """(topic, key, value) triples as one payload: length-prefixed, so values need no escaping."""
+    parts: list[bytes] = []
+    head = _HEAD.pack
+    for topic, key, value in messages:
+        name = topic.encode()
+        if key is None:
+            parts += (head(len(name), -1, len(value)), name, value)
+        else:
+            raw_key = key.encode()
+            parts += (head(len(name), len(raw_key), len(value)), name, raw_key, value)
+    return b"".join(parts)
+
+
+def decode_messages(payload: bytes) -> list[tuple[str, bytes | None, bytes]]:
+    """The inverse of encode_messages, with keys as bytes (what the producer sends)."""
+    view, out, at, end = memoryview(payload), [], 0, len(payload)
+    names: dict[bytes, str] = {}
+    unpack, size = _HEAD.unpack_from, _HEAD.size
+    while at < end:
+        topic_len, key_len, value_len = unpack(view, at)
+        at += size
+        raw_name = bytes(view[at:at + topic_len])
+        topic = names.get(raw_name) or names.setdefault(raw_name, raw_name.decode())
+        at += topic_len
+        key = None
+        if key_len >= 0:
+            key = bytes(view[at:at + key_len])
+            at += key_len
+        out.append((topic, key, bytes(view[at:at + value_len])))
+        at += value_len
+    return out
+
+
+@dataclass
+class _Round:
+    """One relay round: the rows taken and their messages, in outbox id order."""
+
+    ids: list[int] = field(default_factory=list)
+    messages: list[tuple[str, bytes | None, bytes, list | None]] = field(default_factory=list)
+    more: bool = False  # rows were left for the next round
+
 
 class OutboxRelay:
     """Leader-elected (PostgreSQL advisory lock) so two replicas never reorder one key's events."""
 
     def __init__(self, engine: AsyncEngine, outbox: Table, producer: AIOKafkaProducer, *,
-                 wake: asyncio.Event, service: str, batch_size: int = 2000, idle_s: float = 0.25) -> None:
+                 wake: asyncio.Event, service: str, batch_size: int = 2000, idle_s: float = 0.25,
+                 max_messages: int = 20_000) -> None:
         self.engine, self.outbox, self.producer = engine, outbox, producer
         self.wake, self.service, self.batch_size, self.idle_s = wake, service, batch_size, idle_s
+        self.max_messages = max_messages
         self.lock_id = zlib.crc32(f"outbox:{outbox.schema}".encode())
         self.backlog = 0
+        self._more = False
+        self._partitions: dict[tuple[bytes, int], int] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine.connect() as lock_conn:
@@ -35,12 +93,12 @@ class OutboxRelay:
                 await _wait(stop, 2.0)
             while not stop.is_set():
                 try:
-                    sent = await self.publish_batch()
+                    await self.publish_batch()
                 except Exception:  # the broker or database is away: keep the rows, try again shortly
                     log.exception("outbox relay batch failed")
                     await _wait(stop, 1.0)
                     continue
-                if sent < self.batch_size:
+                if not self._more:
                     await self._idle(stop)
             with contextlib.suppress(Exception):
                 await self.publish_batch()
@@ -54,25 +112,78 @@ class OutboxRelay:
         stopper.cancel()
 
     async def publish_batch(self) -> int:
-        """Send up to batch_size unpublished rows and mark them; returns how many were sent."""
+        """Send the oldest unpublished rows (up to batch_size rows / max_messages messages), wait for the
+        broker's acks, then mark them; returns how many messages were sent."""
         ob = self.outbox
         async with self.engine.begin() as conn:
             rows = (await conn.execute(
                 select(ob.c.id, ob.c.topic, ob.c.key, ob.c.payload, ob.c.headers)
                 .where(ob.c.published_at.is_(None)).order_by(ob.c.id).limit(self.batch_size))).all()
-            if rows:
-                futures = [await self.producer.send(
-                    r.topic, value=r.payload, key=r.key.encode() if r.key else None,
-                    headers=[(k, str(v).encode()) for k, v in (r.headers or {}).items()] or None) for r in rows]
-                await asyncio.gather(*futures)
+            taken = self._take(rows)
+            if taken.ids:
+                await self._send(taken.messages)
                 # One array parameter: an IN list of thousands of literals costs more to compile than to run.
                 await conn.execute(text(f'UPDATE "{ob.schema}".outbox SET published_at = now() '
-                                        "WHERE id = ANY(:ids)"), {"ids": [r.id for r in rows]})
-            if len(rows) < self.batch_size:  # only a short batch can have emptied the backlog
+                                        "WHERE id = ANY(:ids)"), {"ids": taken.ids})
+            self._more = taken.more
+            if not taken.more:  # only a short round can have emptied the backlog
                 self.backlog = (await conn.execute(
                     select(func.count()).select_from(ob).where(ob.c.published_at.is_(None)))).scalar_one()
         OUTBOX_BACKLOG.labels(self.service).set(self.backlog)
-        return len(rows)
+        return len(taken.messages)
+
+    def _take(self, rows: list[Any]) -> _Round:
+        taken = _Round(more=len(rows) >= self.batch_size)
+        for row in rows:
+            headers = row.headers or {}
+            if headers.get(BATCH_HEADER):
+                batch = [(topic, key, value, None) for topic, key, value in decode_messages(row.payload)]
+            else:
+                wire = [(k, str(v).encode()) for k, v in headers.items()] or None
+                batch = [(row.topic, row.key.encode() if row.key else None, row.payload, wire)]
+            if taken.ids and len(taken.messages) + len(batch) > self.max_messages:
+                taken.more = True
+                break
+            taken.ids.append(row.id)
+            taken.messages += batch
+        return taken
+
+    async def _send(self, messages: list[tuple[str, bytes | None, bytes, list | None]]) -> None:
+        """Per partition, in order, as whole record batches: no future per message (about twice the rate of
+        send()). Batches of one partition queue behind each other, so a key's order holds."""
+        open_: dict[tuple[str, int], Any] = {}
+        ready: list[tuple[str, int, Any]] = []
+        counts = {topic: len(await self.producer.partitions_for(topic)) for topic in {m[0] for m in messages}}
+        for topic, key, value, headers in messages:
+            partition = self._partition(key, counts[topic])
+            builder = open_.get((topic, partition))
+            if builder is None:
+                builder = open_[(topic, partition)] = self.producer.create_batch()
+            if builder.append(timestamp=None, key=key, value=value, headers=headers or []) is None:
+                ready.append((topic, partition, builder))  # full: a fresh one continues this partition
+                builder = open_[(topic, partition)] = self.producer.create_batch()
+                if builder.append(timestamp=None, key=key, value=value, headers=headers or []) is None:
+                    raise ValueError(f"message of {len(value)} bytes exceeds the producer's batch size")
+        ready += [(topic, partition, builder) for (topic, partition), builder in open_.items()]
+        ready.sort(key=lambda entry: (entry[0], entry[1]))  # stable: a partition's batches keep their order
+        futures = []
+        for topic, partition, builder in ready:
+            builder.close()  # a closed batch is sent at once instead of lingering
+            futures.append(await self.producer.send_batch(builder, topic, partition=partition))
+        for future in futures:
+            await future  # raises if the broker refused: nothing is marked, the round is retried
+
+    def _partition(self, key: bytes | None, count: int) -> int:
+        """The partition send() would choose (the producer's default partitioner), remembered per key."""
+        every = list(range(count))
+        if key is None:
+            return DefaultPartitioner()(None, every, every)
+        cached = self._partitions.get((key, count))
+        if cached is None:
+            if len(self._partitions) > _PARTITION_CACHE:
+                self._partitions.clear()
+            cached = self._partitions[(key, count)] = DefaultPartitioner()(key, every, every)
+        return cached
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

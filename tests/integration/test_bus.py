@@ -91,6 +91,36 @@ async def test_outbox_relay_publishes_committed_rows_in_order_and_marks_them(kaf
     assert unpublished == []
 
 
+async def test_batched_outbox_rows_keep_each_keys_order_among_single_rows(kafka, db):
+    engine, metadata, _ = db
+    topic = await _topic(kafka, partitions=4)
+    keys = [f"store-{k}:SKU-{k}" for k in range(10)]
+    messages = [(topic, keys[n % 10], json.dumps({"data": {"n": n}}).encode()) for n in range(3, 303)]
+    async with _uow(engine, metadata) as uow:
+        for n in range(3):  # single rows first, then one batch row, then single rows again
+            await uow.publish(topic, key=keys[n], type="t", time=datetime.now(UTC), data={"n": n})
+        await uow.publish_batch(messages)
+        await uow.publish(topic, key=keys[3], type="t", time=datetime.now(UTC), data={"n": 303})
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    outbox = metadata.tables[f"{metadata.schema}.outbox"]
+    relay = OutboxRelay(engine, outbox, producer, wake=asyncio.Event(), service="test", max_messages=150)
+    sent = [await relay.publish_batch() for _ in range(4)]
+    await producer.stop()
+    assert sent == [3, 300, 1, 0]  # the batch row rides alone (it is over max_messages) but whole
+    records = await _read_all(kafka, topic, 304)
+    by_key: dict[bytes, list[int]] = {}
+    for r in records:
+        by_key.setdefault(r.key, []).append(json.loads(r.value)["data"]["n"])
+    assert sum(len(v) for v in by_key.values()) == 304
+    assert by_key[keys[3].encode()] == [*range(3, 303, 10), 303]
+    assert all(ns == sorted(ns) for ns in by_key.values())
+    assert len({r.partition for r in records}) > 1
+    async with engine.connect() as conn:
+        unpublished = (await conn.execute(select(outbox).where(outbox.c.published_at.is_(None)))).all()
+    assert unpublished == []
+
+
 async def test_rolled_back_unit_of_work_publishes_nothing(db):
     engine, metadata, _ = db
     with pytest.raises(RuntimeError):
