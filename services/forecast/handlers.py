@@ -1,7 +1,7 @@
 """Forecast's event handlers: daily demand per SKU-location in event time, with stockout days censored."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -60,23 +60,41 @@ async def on_sale(uow: UnitOfWork, env: Envelope) -> None:
     if sale.type == "sale":
         await _add_demand(uow, sale.location, sale.sku, day, sale.quantity)
         await _touch_series(uow, sale.location, sale.sku, day, sale.quantity)
-        await _move_stock(uow, sale.location, sale.sku, day, -sale.quantity)
+        await _move_stock(uow, sale.location, sale.sku, day, sale.time, -sale.quantity)
     else:
-        await _move_stock(uow, sale.location, sale.sku, day, sale.quantity)
+        await _move_stock(uow, sale.location, sale.sku, day, sale.time, sale.quantity)
 
 
-async def _move_stock(uow: UnitOfWork, location: str, sku: str, day: date, delta: float,
+async def _move_stock(uow: UnitOfWork, location: str, sku: str, day: date, at: datetime, delta: float,
                       absolute: float | None = None) -> None:
-    """Track on-hand roughly (arrival order) to mark days that ended out of stock as censored."""
-    row = (await uow.session.execute(select(series.c.on_hand).where(
+    """Track on-hand from the last count (event time) to find the days that were out of stock.
+
+    A movement older than the last count is already in it; a count older than the last one is stale.
+    When stock comes back, every day from the first out-of-stock day to this one is censored.
+    """
+    row = (await uow.session.execute(select(series.c.on_hand, series.c.on_hand_at, series.c.out_since).where(
         series.c.location == location, series.c.sku == sku))).first()
-    if row is None:
+    if row is None or (row.on_hand_at is not None and at < row.on_hand_at):
         return
     on_hand = absolute if absolute is not None else (row.on_hand + delta if row.on_hand is not None else None)
-    await uow.session.execute(update(series).where(series.c.location == location, series.c.sku == sku)
-                              .values(on_hand=on_hand))
+    out_since = row.out_since
     if on_hand is not None and on_hand <= 0:
-        await _add_demand(uow, location, sku, day, 0.0, stockout=True)
+        out_since = min(out_since or day, day)
+        await _censor(uow, location, sku, out_since, day)
+    elif out_since is not None:
+        await _censor(uow, location, sku, out_since, max(day, out_since))
+        out_since = None
+    values = {"on_hand": on_hand, "out_since": out_since}
+    if absolute is not None:
+        values["on_hand_at"] = at
+    await uow.session.execute(update(series).where(series.c.location == location, series.c.sku == sku)
+                              .values(**values))
+
+
+async def _censor(uow: UnitOfWork, location: str, sku: str, first: date, last: date) -> None:
+    span = min((last - first).days, 366)  # a year-long gap is not worth a row per day
+    for i in range(span + 1):
+        await _add_demand(uow, location, sku, last - timedelta(days=i), 0.0, stockout=True)
 
 
 async def on_stock(uow: UnitOfWork, env: Envelope) -> None:
@@ -84,16 +102,31 @@ async def on_stock(uow: UnitOfWork, env: Envelope) -> None:
     day = await _local_day(uow, change.location, change.time)
     await _touch_series(uow, change.location, change.sku, day, 0.0)
     if change.type == "stock_count":
-        await _move_stock(uow, change.location, change.sku, day, 0.0, absolute=change.on_hand)
+        await _move_stock(uow, change.location, change.sku, day, change.time, 0.0, absolute=change.on_hand)
     else:
-        await _move_stock(uow, change.location, change.sku, day, change.quantity or 0.0)
+        await _move_stock(uow, change.location, change.sku, day, change.time, change.quantity or 0.0)
+
+
+def master_key(kind: str, data: dict) -> str | None:
+    """Identity of a master record in forecast's copy; None for kinds forecast does not use."""
+    if kind == "item":
+        return data["sku"]
+    if kind == "location":
+        return data["location"]
+    if kind == "supplier_item":
+        return f"{data['supplier_id']}:{data['sku']}"
+    if kind == "policy":
+        return "|".join(str(data.get(k) or "") for k in ("sku", "category", "location"))
+    return None
 
 
 async def on_master(uow: UnitOfWork, env: Envelope) -> None:
+    """Items (like_sku, category, price), locations (timezone, holidays), and the lead times and review
+    periods that set each series' minimum horizon."""
     change = MasterDataChanged.model_validate(env.data)
-    if change.type not in ("item", "location"):
+    key = master_key(change.type, change.data)
+    if key is None:
         return
-    key = change.data["sku"] if change.type == "item" else change.data["location"]
     stmt = insert(master).values(type=change.type, key=key, data=change.data)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=[master.c.type, master.c.key],
                                                          set_={"data": stmt.excluded.data}))

@@ -30,6 +30,9 @@ series = Table(
     Column("forecast_as_of", Date, nullable=True),
     Column("on_hand", Float, nullable=True),
     Column("baseline", Float, nullable=False, server_default="0"),  # 28-day demand at the last forecast
+    Column("claimed_until", DateTime(timezone=True), nullable=True),  # lease of the instance fitting it
+    Column("on_hand_at", DateTime(timezone=True), nullable=True),  # event time of the last stock count
+    Column("out_since", Date, nullable=True),  # first local day of the current stockout, None when in stock
     Index("ix_series_dirty", "dirty"),
 )
 

@@ -11,15 +11,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.forecast.models import daily_demand, forecast_log, forecasts, master, overrides, promotions, series
 
 
-async def claim_due(session: AsyncSession, limit: int, quiet_s: float) -> list[Any]:
-    """Series whose history changed enough, and has been quiet for a moment; SKIP LOCKED shares the work
-    between replicas."""
+async def claim_due(session: AsyncSession, limit: int, quiet_s: float, lease_s: float) -> list[Any]:
+    """Lease series whose history changed enough and has been quiet for a moment.
+
+    SKIP LOCKED shares the work between replicas; the lease (``claimed_until``) is committed at once so
+    the consumers never wait on a row while it is being fitted, and a crashed instance's claims expire.
+    """
     due = or_(series.c.forecast_as_of.is_(None), series.c.last_day > series.c.forecast_as_of,
               series.c.changed_quantity > 0.25 * series.c.baseline + 1)
-    stmt = (select(series).where(series.c.dirty, due,
-                                 series.c.last_arrival_at < func.now() - text(f"interval '{quiet_s} seconds'"))
+    free = or_(series.c.claimed_until.is_(None), series.c.claimed_until < func.now())
+    stmt = (select(series).where(series.c.dirty, due, free,
+                                 series.c.last_arrival_at < func.now() - text(f"interval '{float(quiet_s)} seconds'"))
             .order_by(series.c.last_arrival_at).limit(limit).with_for_update(skip_locked=True))
-    return list(await session.execute(stmt))
+    rows = list(await session.execute(stmt))
+    if rows:
+        await session.execute(update(series).where(
+            func.row(series.c.location, series.c.sku).in_([func.row(r.location, r.sku) for r in rows]))
+            .values(claimed_until=func.now() + text(f"interval '{float(lease_s)} seconds'")))
+    return rows
 
 
 async def demand_rows(session: AsyncSession, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:
@@ -35,6 +44,35 @@ async def master_data(session: AsyncSession, type_: str, keys: set[str]) -> dict
     rows = await session.execute(select(master.c.key, master.c.data).where(master.c.type == type_,
                                                                            master.c.key.in_(keys)))
     return {r.key: r.data for r in rows}
+
+
+async def items_in(session: AsyncSession, skus: set[str], categories: set[str]) -> dict[str, dict]:
+    """Item master data of the given SKUs and of every SKU in the given categories."""
+    data = master.c.data
+    rows = await session.execute(select(master.c.key, data).where(master.c.type == "item", or_(
+        master.c.key.in_(skus), data["category"].astext.in_(categories))))
+    return {r.key: r.data for r in rows}
+
+
+async def supply_terms(session: AsyncSession, skus: set[str]) -> tuple[list[dict], list[dict]]:
+    """Supplier items of the SKUs and every policy row (few): what sets each series' minimum horizon."""
+    items = await session.execute(select(master.c.data).where(
+        master.c.type == "supplier_item", master.c.data["sku"].astext.in_(skus)))
+    policies = await session.execute(select(master.c.data).where(master.c.type == "policy"))
+    return [r.data for r in items], [r.data for r in policies]
+
+
+async def recent_demand(session: AsyncSession, location: str, skus: set[str], since: date) -> list[Any]:
+    """Daily demand of some SKUs at one location since a day (the source of a cold-start profile)."""
+    return list(await session.execute(select(daily_demand).where(
+        daily_demand.c.location == location, daily_demand.c.sku.in_(skus), daily_demand.c.day >= since)))
+
+
+async def series_spans(session: AsyncSession, location: str, skus: set[str]) -> dict[str, tuple[date, date]]:
+    """(first day, last day) of the SKUs' histories at one location."""
+    rows = await session.execute(select(series.c.sku, series.c.first_day, series.c.last_day).where(
+        series.c.location == location, series.c.sku.in_(skus)))
+    return {r.sku: (r.first_day, r.last_day) for r in rows}
 
 
 async def promotions_for(session: AsyncSession, skus: set[str]) -> list[Any]:
@@ -53,8 +91,10 @@ async def logs_since(session: AsyncSession, keys: list[tuple[str, str]], since: 
         forecast_log.c.as_of >= since).order_by(forecast_log.c.as_of)))
 
 
-async def save_forecast(session: AsyncSession, location: str, sku: str, as_of: date, generated_at: datetime,
-                        payload: dict, means: list[float], baseline: float) -> None:
+async def save_forecast(session: AsyncSession, claimed: Any, generated_at: datetime, payload: dict,
+                        means: list[float], baseline: float) -> None:
+    """Store the forecast and its log; events that arrived while it was fitted keep the series dirty."""
+    location, sku, as_of = claimed.location, claimed.sku, claimed.last_day
     stmt = insert(forecasts).values(location=location, sku=sku, as_of=as_of, generated_at=generated_at,
                                     payload=payload)
     await session.execute(stmt.on_conflict_do_update(
@@ -66,7 +106,9 @@ async def save_forecast(session: AsyncSession, location: str, sku: str, as_of: d
         index_elements=[forecast_log.c.location, forecast_log.c.sku, forecast_log.c.as_of],
         set_={"means": log.excluded.means}))
     await session.execute(update(series).where(and_(series.c.location == location, series.c.sku == sku)).values(
-        dirty=False, forecast_as_of=as_of, changed_quantity=0, baseline=baseline))
+        dirty=series.c.last_arrival_at > claimed.last_arrival_at, forecast_as_of=as_of, baseline=baseline,
+        changed_quantity=func.greatest(series.c.changed_quantity - claimed.changed_quantity, 0),
+        claimed_until=None))
     await session.execute(forecast_log.delete().where(
         forecast_log.c.location == location, forecast_log.c.sku == sku,
         forecast_log.c.as_of < as_of - timedelta(days=120)))

@@ -1,18 +1,30 @@
-"""The re-forecast loop: claim due series, fit them in a process pool off the event loop, publish."""
+"""The re-forecast loop: lease due series, fit them in a process pool off the event loop, publish."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from services.forecast import metrics
 from services.forecast import repository as repo
-from services.forecast.domain import SeriesForecast, SeriesHistory, censor_stockouts, forecast_batch
+from services.forecast.domain import SeriesForecast, SeriesHistory, forecast_batch
+from services.forecast.payload import apply_overrides, build_history, forecast_payload, live_accuracy
+from services.forecast.planning import (
+    PROFILE_DAYS,
+    as_day_demand,
+    borrowed_profile,
+    needs_profile,
+    profile_sources,
+    required_horizon,
+)
 from services.forecast.settings import ForecastSettings
 from shared.events.topics import DEMAND
 from shared.service import ServiceRuntime
@@ -20,57 +32,16 @@ from shared.service import ServiceRuntime
 log = logging.getLogger(__name__)
 
 
-def build_history(row: Any, days: list[Any], locations: dict, promos: list[Any], horizon: int) -> SeriesHistory:
-    """Zero-filled daily demand from the first to the last day seen; stockout days are censored (NaN)."""
-    n = (row.last_day - row.first_day).days + 1
-    demand, in_stock = np.zeros(n), np.ones(n, dtype=bool)
-    for d in days:
-        i = (d.day - row.first_day).days
-        if 0 <= i < n:
-            demand[i], in_stock[i] = d.quantity, not d.stockout
-    promo = np.zeros(n + horizon)
-    for p in promos:
-        if p.sku == row.sku and p.location in ("*", row.location):
-            lo, hi = max((p.start - row.first_day).days, 0), min((p.end - row.first_day).days + 1, n + horizon)
-            promo[lo:hi] = 1
-    loc = locations.get(row.location, {})
-    return SeriesHistory(key=f"{row.location}:{row.sku}", start=row.first_day,
-                         demand=censor_stockouts(demand, in_stock), promo=promo if promo.any() else None,
-                         country=loc.get("country"), subdivision=loc.get("subdivision"))
+@dataclass
+class Round:
+    """One claimed round: the leased series rows and what was loaded and fitted for them."""
 
-
-def apply_overrides(fc: SeriesForecast, overrides: list[Any]) -> tuple[np.ndarray, dict[float, np.ndarray]]:
-    """A planner's override replaces or scales the daily mean on its days; quantiles move with it."""
-    mean, qs = fc.mean.copy(), {q: v.copy() for q, v in fc.quantiles.items()}
-    for o in overrides:
-        for i in range(len(mean)):
-            day = fc.start + timedelta(days=i)
-            if o.start <= day <= o.end:
-                factor = o.multiplier if o.multiplier is not None else (o.quantity / mean[i] if mean[i] > 0 else None)
-                if factor is None:
-                    mean[i] = o.quantity
-                    for q in qs:
-                        qs[q][i] = o.quantity
-                    continue
-                mean[i] *= factor
-                for q in qs:
-                    qs[q][i] *= factor
-    return mean, qs
-
-
-def live_accuracy(logs: list[Any], actual: dict[date, float]) -> dict[str, float | None]:
-    """WAPE and bias of past forecasts against the actuals that have since arrived (latest forecast per day)."""
-    made: dict[date, float] = {}
-    for entry in logs:  # ordered by as_of: later forecasts overwrite earlier ones for the same day
-        for i, mean in enumerate(entry.means):
-            made[entry.as_of + timedelta(days=i + 1)] = mean
-    pairs = [(actual[d], f) for d, f in made.items() if d in actual]
-    if not pairs:
-        return {}
-    a, f = np.array(pairs).T
-    total = a.sum()
-    return {"wape": float(np.abs(a - f).sum() / total) if total > 0 else None,
-            "bias": float((f.sum() - total) / total) if total > 0 else None, "days": len(pairs)}
+    claimed: list[Any]
+    days: dict = field(default_factory=dict)
+    horizons: list[int] = field(default_factory=list)
+    histories: list[SeriesHistory] = field(default_factory=list)
+    cold: list[str] = field(default_factory=list)
+    results: list[SeriesForecast] = field(default_factory=list)
 
 
 class Forecaster:
@@ -80,10 +51,14 @@ class Forecaster:
 
     async def run(self, _: ServiceRuntime, stop: asyncio.Event) -> None:
         ctx = multiprocessing.get_context("spawn")  # no fork of a process holding sockets and threads
-        self.pool = ProcessPoolExecutor(max_workers=self.settings.workers, mp_context=ctx)
+        self.pool = ProcessPoolExecutor(max_workers=max(self.settings.workers, 1), mp_context=ctx)
         try:
             while not stop.is_set():
-                done = await self.forecast_due()
+                try:
+                    done = await self.forecast_due()
+                except Exception:  # a failed round's leases expire; keep the loop alive
+                    log.exception("forecast round failed")
+                    done = 0
                 if done == 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.settings.poll_s)
@@ -91,56 +66,95 @@ class Forecaster:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
     async def forecast_due(self) -> int:
+        s = self.settings
+        async with self.runtime.uow() as uow:  # short transaction: the lease is visible at once
+            claimed = await repo.claim_due(uow.session, s.batch_size, s.quiet_s, s.lease_s)
+        if not claimed:
+            return 0
+        rnd = Round(claimed)
+        async with self.runtime.sessionmaker() as session:
+            await self._load(session, rnd)
+        started = time.perf_counter()
+        rnd.results = await self._fit(rnd.histories, max(rnd.horizons))
+        metrics.FIT_SECONDS.observe(time.perf_counter() - started)
+        metrics.ROUND_SERIES.observe(len(claimed))
         async with self.runtime.uow() as uow:
-            claimed = await repo.claim_due(uow.session, self.settings.batch_size, self.settings.quiet_s)
-            if not claimed:
-                return 0
-            keys = [(r.location, r.sku) for r in claimed]
-            days = await repo.demand_rows(uow.session, keys)
-            locations = await repo.master_data(uow.session, "location", {r.location for r in claimed})
-            promos = await repo.promotions_for(uow.session, {r.sku for r in claimed})
-            horizon = self.settings.horizon_days
-            batch = [build_history(r, days[(r.location, r.sku)], locations, promos, horizon) for r in claimed]
-            results = await asyncio.get_running_loop().run_in_executor(
-                self.pool, _fit, batch, horizon, self.settings.prophet_flag)
-            await self._publish(uow, claimed, results, days)
+            await self._publish(uow, rnd)
         return len(claimed)
 
-    async def _publish(self, uow, claimed: list[Any], results: list[SeriesForecast], days: dict) -> None:
-        now = datetime.now(UTC)
+    async def _load(self, session, rnd: Round) -> None:
+        s, claimed = self.settings, rnd.claimed
         keys = [(r.location, r.sku) for r in claimed]
+        rnd.days = await repo.demand_rows(session, keys)
+        locations = await repo.master_data(session, "location", {r.location for r in claimed})
+        promos = await repo.promotions_for(session, {r.sku for r in claimed})
+        own = await repo.master_data(session, "item", {r.sku for r in claimed})
+        supplier_items, policies = await repo.supply_terms(session, {r.sku for r in claimed})
+        for r in claimed:
+            category = (own.get(r.sku) or {}).get("category")
+            rnd.horizons.append(required_horizon(r.sku, category, r.location, supplier_items, policies,
+                                                 default=s.horizon_days, default_review=s.review_days))
+        profiles = await self._cold_starts(session, rnd, own)
+        horizon = max(rnd.horizons)
+        for r in claimed:
+            kind, profile = profiles.get((r.location, r.sku), ("", None))
+            rnd.cold.append(kind if profile is not None else "")
+            rnd.histories.append(build_history(r, rnd.days[(r.location, r.sku)], locations, promos, horizon,
+                                               like_profile=profile))
+
+    async def _cold_starts(self, session, rnd: Round, own: dict) -> dict:
+        """Borrowed profiles for series with under four weeks of their own history (few per round)."""
+        young = [r for r in rnd.claimed
+                 if needs_profile(r.first_day, r.last_day, sum(d.stockout for d in rnd.days[(r.location, r.sku)]))]
+        if not young:
+            return {}
+        categories = {c for r in young if (c := (own.get(r.sku) or {}).get("category"))}
+        items = {**await repo.items_in(session, set(), categories), **own}
+        out = {}
+        for r in young:
+            kind, sources = profile_sources(own.get(r.sku), items)
+            if not sources:
+                continue
+            spans = await repo.series_spans(session, r.location, set(sources))
+            since = min((last for _, last in spans.values()), default=r.last_day) - timedelta(days=PROFILE_DAYS)
+            rows = await repo.recent_demand(session, r.location, set(spans), since)
+            profile = borrowed_profile(as_day_demand(rows), sources, spans, r.last_day + timedelta(days=1))
+            out[(r.location, r.sku)] = (kind, profile)
+        return out
+
+    async def _fit(self, histories: list[SeriesHistory], horizon: int) -> list[SeriesForecast]:
+        """One forecast_batch call per worker, each over a large chunk (the Prophet budget is per call)."""
+        s = self.settings
+        parts = max(1, min(s.workers, len(histories) // max(s.min_chunk, 1)))
+        size = -(-len(histories) // parts)
+        chunks = [histories[i:i + size] for i in range(0, len(histories), size)]
+        loop = asyncio.get_running_loop()
+        done = await asyncio.gather(*(loop.run_in_executor(
+            self.pool, _fit, chunk, horizon, s.prophet_flag, s.extra_quantiles, s.prophet_budget)
+            for chunk in chunks))
+        return [fc for part in done for fc in part]
+
+    async def _publish(self, uow, rnd: Round) -> None:
+        now = datetime.now(UTC)
+        keys = [(r.location, r.sku) for r in rnd.claimed]
         overrides = await repo.active_overrides(uow.session, keys, now)
-        logs = await repo.logs_since(uow.session, keys, min(r.last_day for r in claimed) - timedelta(days=60))
-        for row, fc in zip(claimed, results, strict=True):
+        since = min(r.last_day for r in rnd.claimed) - timedelta(days=60)
+        logs = await repo.logs_since(uow.session, keys, since)
+        for i, (row, fc) in enumerate(zip(rnd.claimed, rnd.results, strict=True)):
             key = (row.location, row.sku)
-            mean, qs = apply_overrides(fc, [o for o in overrides if (o.location, o.sku) == key])
-            actual = {d.day: d.quantity for d in days[key] if not d.stockout}
-            live = live_accuracy([lg for lg in logs if (lg.location, lg.sku) == key], actual)
-            payload = forecast_payload(row, fc, mean, qs, now, live)
+            mean, qs = apply_overrides(fc, [o for o in overrides if (o.location, o.sku) == key], rnd.horizons[i])
+            actual = {d.day: d.quantity for d in rnd.days[key] if not d.stockout}
+            live = live_accuracy([lg for lg in logs if (lg.location, lg.sku) == key], actual,
+                                 rnd.histories[i].demand)
+            payload = forecast_payload(row, fc, mean, qs, now, live, rnd.cold[i])
             baseline = sum(v for d, v in actual.items() if d > row.last_day - timedelta(days=28))
-            await repo.save_forecast(uow.session, row.location, row.sku, row.last_day, now, payload,
-                                     [float(x) for x in mean], baseline)
+            await repo.save_forecast(uow.session, row, now, payload, [float(x) for x in np.asarray(mean)], baseline)
             await uow.publish(DEMAND, key=f"{row.location}:{row.sku}", type="replenish.forecast.demand",
                               time=datetime.combine(row.last_day, datetime.min.time(), tzinfo=UTC), data=payload)
+            metrics.observe(payload)
 
 
-def forecast_payload(row: Any, fc: SeriesForecast, mean: np.ndarray, qs: dict[float, np.ndarray],
-                     now: datetime, live: dict) -> dict[str, Any]:
-    horizon = [{"date": (fc.start + timedelta(days=i)).isoformat(), "mean": round(float(mean[i]), 4),
-                "p10": round(float(qs[0.1][i]), 4), "p50": round(float(qs[0.5][i]), 4),
-                "p90": round(float(qs[0.9][i]), 4)} for i in range(len(mean))]
-    accuracy = {k: _finite(v) for k, v in fc.accuracy.items()}
-    return {"sku": row.sku, "location": row.location, "model": fc.model, "demand_class": fc.demand_class,
-            "as_of": row.last_day.isoformat(), "generated_at": now.isoformat(), "horizon": horizon,
-            "residual_std": _finite(fc.residual_std), "accuracy": accuracy, "live_accuracy": live,
-            "low_confidence": bool(fc.low_confidence),
-            "quantiles": {str(q): [round(float(x), 4) for x in v] for q, v in qs.items()
-                          if q not in (0.1, 0.5, 0.9)}}
-
-
-def _finite(value: Any) -> float | None:
-    return float(value) if value is not None and np.isfinite(value) else None
-
-
-def _fit(batch: list[SeriesHistory], horizon: int, use_prophet: Any) -> list[SeriesForecast]:
-    return forecast_batch(batch, horizon=horizon, use_prophet=use_prophet)
+def _fit(batch: list[SeriesHistory], horizon: int, use_prophet: Any, quantiles: tuple[float, ...],
+         budget: int) -> list[SeriesForecast]:
+    return forecast_batch(batch, horizon=horizon, quantiles=quantiles, use_prophet=use_prophet,
+                          prophet_budget=budget)

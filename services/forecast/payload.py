@@ -1,0 +1,101 @@
+"""From stored rows to the core's inputs and from its forecasts to the DemandForecast payload."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from services.forecast.domain import SeriesForecast, SeriesHistory, censor_stockouts
+from services.forecast.domain.demand import mase_scale
+
+LIVE_MIN_DAYS = 14  # live accuracy replaces the backtest in `accuracy` once this many days are scored
+
+
+def build_history(row: Any, days: list[Any], locations: dict, promos: list[Any], horizon: int,
+                  like_profile: np.ndarray | None = None) -> SeriesHistory:
+    """Zero-filled daily demand from the first to the last day seen; stockout days are censored (NaN),
+    so are the days of a stockout still going on."""
+    n = (row.last_day - row.first_day).days + 1
+    demand, in_stock = np.zeros(n), np.ones(n, dtype=bool)
+    if getattr(row, "out_since", None) is not None:
+        in_stock[max((row.out_since - row.first_day).days, 0):] = False
+    for d in days:
+        i = (d.day - row.first_day).days
+        if 0 <= i < n:
+            demand[i], in_stock[i] = d.quantity, not d.stockout
+    promo = np.zeros(n + horizon)
+    for p in promos:
+        if p.sku == row.sku and p.location in ("*", row.location):
+            lo, hi = max((p.start - row.first_day).days, 0), min((p.end - row.first_day).days + 1, n + horizon)
+            promo[lo:hi] = 1
+    loc = locations.get(row.location, {})
+    return SeriesHistory(key=f"{row.location}:{row.sku}", start=row.first_day,
+                         demand=censor_stockouts(demand, in_stock), promo=promo if promo.any() else None,
+                         country=loc.get("country"), subdivision=loc.get("subdivision"), like_profile=like_profile)
+
+
+def apply_overrides(fc: SeriesForecast, overrides: list[Any], days: int) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+    """A planner's override replaces or scales the daily mean on its days; quantiles move with it."""
+    mean, qs = fc.mean[:days].copy(), {q: v[:days].copy() for q, v in fc.quantiles.items()}
+    for o in overrides:
+        for i in range(len(mean)):
+            if not o.start <= fc.start + timedelta(days=i) <= o.end:
+                continue
+            if o.multiplier is not None or mean[i] > 0:
+                factor = o.multiplier if o.multiplier is not None else o.quantity / mean[i]
+                mean[i] *= factor
+                for q in qs:
+                    qs[q][i] *= factor
+            else:  # nothing to scale: the override's quantity is the whole distribution
+                mean[i] = o.quantity
+                for q in qs:
+                    qs[q][i] = o.quantity
+    return mean, qs
+
+
+def live_accuracy(logs: list[Any], actual: dict[date, float], history: np.ndarray) -> dict[str, Any]:
+    """WAPE, MASE and bias of past forecasts against the actuals that have since arrived (the latest
+    forecast made before each day counts); censored days are not scored."""
+    made: dict[date, float] = {}
+    for entry in logs:  # ordered by as_of: later forecasts overwrite earlier ones for the same day
+        for i, mean in enumerate(entry.means):
+            made[entry.as_of + timedelta(days=i + 1)] = mean
+    pairs = [(actual[d], f) for d, f in made.items() if d in actual]
+    if not pairs:
+        return {"wape": None, "mase": None, "bias": None, "days": 0}
+    a, f = np.array(pairs).T
+    total, scale = float(a.sum()), mase_scale(history)
+    return {"wape": float(np.abs(a - f).sum() / total) if total > 0 else None,
+            "mase": float(np.abs(a - f).mean() / scale) if scale else None,
+            "bias": float((f.sum() - total) / total) if total > 0 else None, "days": len(pairs)}
+
+
+def forecast_payload(row: Any, fc: SeriesForecast, mean: np.ndarray, qs: dict[float, np.ndarray],
+                     now: datetime, live: dict, cold_start: str = "") -> dict[str, Any]:
+    """The DemandForecast data (CONTRACT §4/§7) plus extra quantiles and both accuracies."""
+    horizon = [{"date": (fc.start + timedelta(days=i)).isoformat(), "mean": _round(mean[i]),
+                "p10": _round(qs[0.1][i]), "p50": _round(qs[0.5][i]), "p90": _round(qs[0.9][i])}
+               for i in range(len(mean))]
+    backtest = {k: _finite(v) for k, v in fc.accuracy.items()}
+    use_live = live.get("days", 0) >= LIVE_MIN_DAYS and live.get("wape") is not None
+    return {"sku": row.sku, "location": row.location, "model": fc.model, "demand_class": fc.demand_class,
+            "as_of": row.last_day.isoformat(), "generated_at": now.isoformat(), "horizon": horizon,
+            "residual_std": _finite(fc.residual_std),
+            "accuracy": {k: live[k] for k in ("wape", "mase", "bias")} if use_live else backtest,
+            "accuracy_source": "live" if use_live else "backtest",
+            "backtest_accuracy": backtest, "live_accuracy": live,
+            "low_confidence": bool(fc.low_confidence), "cold_start": cold_start or None,
+            "quantiles": {_level(q): [_round(x) for x in v] for q, v in qs.items() if q not in (0.1, 0.5, 0.9)}}
+
+
+def _level(q: float) -> str:
+    return f"p{round(q * 100, 4):g}"
+
+
+def _round(x: Any) -> float:
+    return round(float(x), 4)
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
