@@ -1,7 +1,7 @@
 """Routing context of one dispatcher pass: active silences, and the open alerts that could inhibit an alert."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, true
@@ -39,12 +39,19 @@ async def inhibition_sources(session: AsyncSession, alert: AlertState, config: N
 
 @dataclass
 class Context:
+    """One pass (one transaction, one config, one `now`): an alert revision's targets are computed once,
+    so routing and the flush that follows in the same pass share the inhibition query."""
+
     session: AsyncSession
     silences: list[Silence]
+    _found: dict[tuple[str, int, str], list[Target]] = field(default_factory=dict)
 
     async def targets(self, alert: AlertState, config: NotifyConfig, now: datetime) -> list[Target]:
-        sources = await inhibition_sources(self.session, alert, config)
-        return targets(alert, config, open_alerts=sources, silences=self.silences, now=now)
+        key = (alert.id, alert.revision, alert.status)
+        if key not in self._found:
+            sources = await inhibition_sources(self.session, alert, config)
+            self._found[key] = targets(alert, config, open_alerts=sources, silences=self.silences, now=now)
+        return self._found[key]
 
 
 async def load_context(uow: UnitOfWork, now: datetime) -> Context:

@@ -51,6 +51,7 @@ class Dispatcher:
         self._last_escalation = 0.0
         self._last_reload = 0.0
         self._silences: set[str] | None = None  # active silence ids at the last check
+        self._unsaved: dict[str, groupstore.Group | None] = {}  # groups changed in the open pass
 
     @property
     def base_url(self) -> str:
@@ -74,7 +75,7 @@ class Dispatcher:
                     await self.tick(utcnow())
                 except Exception:
                     log.exception("dispatcher tick failed; groups reloaded from the database")
-                    self.fresh = []
+                    self.fresh, self._unsaved = [], {}
                     await self._reload_groups()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.settings.tick_s)
@@ -91,8 +92,7 @@ class Dispatcher:
             self._last_reload = clock
             self.config.maybe_reload()
         config = self.config.current
-        await self.route_changed(config, now)
-        await self.flush_due_groups(config, now)
+        await self.dispatch(config, now)
         self._send_fresh()
         if clock - self._last_escalation >= self.settings.escalation_every_s:
             self._last_escalation = clock
@@ -102,21 +102,30 @@ class Dispatcher:
             self._send_fresh()
         await self.sender.send_due(config, now)
 
+    async def dispatch(self, config: NotifyConfig, now: datetime) -> tuple[int, int]:
+        """Route changed alerts into groups and flush the due groups in ONE transaction: with group_wait 0s
+        the alert that just arrived is routed and claimed for sending in the same commit (latency)."""
+        async with self.runtime.uow() as uow:
+            rows = await repo.dirty_alerts(uow.session)
+            if not rows and not self._due(now):
+                return 0, 0
+            context = await load_context(uow, now)
+            routed = await self.route_changed(uow, rows, config, context, now)
+            flushed = await self.flush_due_groups(uow, config, context, now)
+            await self._write_groups(uow)
+        return routed, flushed
+
     def _send_fresh(self) -> None:
         rows, self.fresh = self.fresh, []
         self.sender.start(rows)
 
     # --- alerts into groups -------------------------------------------------------------------------
 
-    async def route_changed(self, config: NotifyConfig, now: datetime) -> int:
-        async with self.runtime.uow() as uow:
-            rows = await repo.dirty_alerts(uow.session)
-            if not rows:
-                return 0
-            context = await load_context(uow, now)
-            for row in rows:
-                await self._route(uow, repo.to_state(row), config, context, now)
-            await repo.clear_dirty(uow.session, [(row["id"], row["updated_at"]) for row in rows])
+    async def route_changed(self, uow: UnitOfWork, rows: list, config: NotifyConfig, context: Context,
+                            now: datetime) -> int:
+        for row in rows:
+            await self._route(uow, repo.to_state(row), config, context, now)
+        await repo.clear_dirty(uow.session, [(row["id"], row["updated_at"]) for row in rows])
         return len(rows)
 
     async def _route(self, uow: UnitOfWork, alert: AlertState, config: NotifyConfig, context: Context,
@@ -154,25 +163,29 @@ class Dispatcher:
             await record_outcome(uow, row, status="suppressed", attempts=0, at=now)
 
     async def _save_group(self, uow: UnitOfWork, group: groupstore.Group | None, key: str | None = None) -> None:
+        """Change a group in memory now; its row is written once per pass by _write_groups (same transaction)."""
         key = key or group.state.key
         if group is None:
             self.groups.pop(key, None)
-            await repo.save_group(uow.session, key, None)
         else:
             self.groups[key] = group
-            await repo.save_group(uow.session, key, groupstore.dump(group))
+        self._unsaved[key] = group
+
+    async def _write_groups(self, uow: UnitOfWork) -> None:
+        unsaved, self._unsaved = self._unsaved, {}
+        for key, group in unsaved.items():
+            await repo.save_group(uow.session, key, groupstore.dump(group) if group is not None else None)
 
     # --- group flushes --------------------------------------------------------------------------------
 
-    async def flush_due_groups(self, config: NotifyConfig, now: datetime) -> int:
-        due = [(key, decision) for key, group in list(self.groups.items())
-               if (decision := flush_due(group.state, group.match, now)) is not None]
-        if not due:
-            return 0
-        async with self.runtime.uow() as uow:
-            context = await load_context(uow, now)
-            for key, decision in due:
-                await self._flush(uow, key, decision, config, context, now)
+    def _due(self, now: datetime) -> list[tuple[str, FlushDecision]]:
+        return [(key, decision) for key, group in list(self.groups.items())
+                if (decision := flush_due(group.state, group.match, now)) is not None]
+
+    async def flush_due_groups(self, uow: UnitOfWork, config: NotifyConfig, context: Context, now: datetime) -> int:
+        due = self._due(now)
+        for key, decision in due:
+            await self._flush(uow, key, decision, config, context, now)
         return len(due)
 
     async def _flush(self, uow: UnitOfWork, key: str, decision: FlushDecision, config: NotifyConfig,
