@@ -350,3 +350,18 @@ async def test_unacknowledged_alert_escalates_and_an_acknowledged_one_does_not(s
     assert receivers["pager"].for_sku(owned) == []
     history = [h["action"] for h in alert_for(service, ignored)["history"]]
     assert history == ["fired", "escalated"]
+
+
+async def test_refire_seconds_after_resolve_keeps_the_acknowledgement_and_pages_no_one(service, receivers):
+    sku, start = sku_name(), datetime.now(UTC)
+    await publish(service, alert_event(sku, at=start))
+    alert = await asyncio.to_thread(wait_for, lambda: alert_for(service, sku))
+    assert api(service, "POST", f"/v1/alerts/{alert['id']}/ack", {"comment": "on it"}).status_code == 200
+    await publish(service, alert_event(sku, status="resolved", at=start + timedelta(seconds=2)),
+                  alert_event(sku, at=start + timedelta(seconds=4)))
+    back = await asyncio.to_thread(wait_for, lambda: (a := alert_for(service, sku)) and a["fire_count"] == 2 and a)
+    assert (back["status"], back["acked_by"], back["ack_comment"]) == ("acknowledged", "li.na", "on it")
+    assert [h["action"] for h in back["history"]] == ["fired", "acknowledged", "resolved", "refired"]
+    await asyncio.sleep(1.0)
+    firing = [h for h in receivers["hook"].for_sku(sku) if '"status": "firing"' in h["json"]["message"]]
+    assert len(firing) == 1  # the first fire only: the flap did not page again
