@@ -8,22 +8,22 @@ import numpy as np
 
 from services.forecast.domain import SeriesForecast, SeriesHistory, censor_stockouts
 from services.forecast.domain.demand import mase_scale
+from services.forecast.planning import EPOCH, DemandArrays
 
 LIVE_MIN_DAYS = 14  # live accuracy replaces the backtest in `accuracy` once this many days are scored
 
 
-def build_history(row: Any, days: list[Any], locations: dict, promos: list[Any], horizon: int,
+def build_history(row: Any, days: DemandArrays, locations: dict, promos: list[Any], horizon: int,
                   like_profile: np.ndarray | None = None) -> SeriesHistory:
     """Zero-filled daily demand from the first to the last day seen; stockout days are censored (NaN),
     so are the days of a stockout still going on."""
     n = (row.last_day - row.first_day).days + 1
     demand, in_stock = np.zeros(n), np.ones(n, dtype=bool)
+    at = days.offsets - (row.first_day - EPOCH).days
+    inside = (at >= 0) & (at < n)
+    demand[at[inside]], in_stock[at[inside]] = days.quantity[inside], ~days.stockout[inside]
     if getattr(row, "out_since", None) is not None:
         in_stock[max((row.out_since - row.first_day).days, 0):] = False
-    for d in days:
-        i = (d.day - row.first_day).days
-        if 0 <= i < n:
-            demand[i], in_stock[i] = d.quantity, not d.stockout
     promo = np.zeros(n + horizon)
     for p in promos:
         if p.sku == row.sku and p.location in ("*", row.location):
@@ -33,6 +33,13 @@ def build_history(row: Any, days: list[Any], locations: dict, promos: list[Any],
     return SeriesHistory(key=f"{row.location}:{row.sku}", start=row.first_day,
                          demand=censor_stockouts(demand, in_stock), promo=promo if promo.any() else None,
                          country=loc.get("country"), subdivision=loc.get("subdivision"), like_profile=like_profile)
+
+
+def recent_actuals(history: SeriesHistory, days: int) -> dict[date, float]:
+    """Observed (not censored) demand of the last `days` days of a history, by day."""
+    tail = history.demand[-days:] if days > 0 else history.demand[:0]
+    first = history.end - timedelta(days=len(tail) - 1)
+    return {first + timedelta(days=i): float(v) for i, v in enumerate(tail) if not np.isnan(v)}
 
 
 def apply_overrides(fc: SeriesForecast, overrides: list[Any], days: int) -> tuple[np.ndarray, dict[float, np.ndarray]]:
@@ -74,9 +81,9 @@ def live_accuracy(logs: list[Any], actual: dict[date, float], history: np.ndarra
 def forecast_payload(row: Any, fc: SeriesForecast, mean: np.ndarray, qs: dict[float, np.ndarray],
                      now: datetime, live: dict, cold_start: str = "") -> dict[str, Any]:
     """The DemandForecast data (CONTRACT §4/§7) plus extra quantiles and both accuracies."""
-    horizon = [{"date": (fc.start + timedelta(days=i)).isoformat(), "mean": _round(mean[i]),
-                "p10": _round(qs[0.1][i]), "p50": _round(qs[0.5][i]), "p90": _round(qs[0.9][i])}
-               for i in range(len(mean))]
+    dates = [(fc.start + timedelta(days=i)).isoformat() for i in range(len(mean))]
+    horizon = [{"date": d, "mean": m, "p10": a, "p50": b, "p90": c} for d, m, a, b, c in zip(
+        dates, _rounded(mean), _rounded(qs[0.1]), _rounded(qs[0.5]), _rounded(qs[0.9]), strict=True)]
     backtest = {k: _finite(v) for k, v in fc.accuracy.items()}
     use_live = live.get("days", 0) >= LIVE_MIN_DAYS and live.get("wape") is not None
     return {"sku": row.sku, "location": row.location, "model": fc.model, "demand_class": fc.demand_class,
@@ -86,15 +93,15 @@ def forecast_payload(row: Any, fc: SeriesForecast, mean: np.ndarray, qs: dict[fl
             "accuracy_source": "live" if use_live else "backtest",
             "backtest_accuracy": backtest, "live_accuracy": live,
             "low_confidence": bool(fc.low_confidence), "cold_start": cold_start or None,
-            "quantiles": {_level(q): [_round(x) for x in v] for q, v in qs.items() if q not in (0.1, 0.5, 0.9)}}
+            "quantiles": {_level(q): _rounded(v) for q, v in qs.items() if q not in (0.1, 0.5, 0.9)}}
 
 
 def _level(q: float) -> str:
     return f"p{round(q * 100, 4):g}"
 
 
-def _round(x: Any) -> float:
-    return round(float(x), 4)
+def _rounded(values: np.ndarray) -> list[float]:
+    return np.round(np.asarray(values, dtype=float), 4).tolist()
 
 
 def _finite(value: Any) -> float | None:

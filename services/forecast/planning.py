@@ -16,6 +16,21 @@ COLD_START_DAYS = 28    # below this many observed days of its own, a SKU borrow
 MAX_CATEGORY_SOURCES = 200  # a category profile averages at most this many member SKUs
 
 
+EPOCH = date(2000, 1, 1)  # stored days travel as integer offsets from here: no Python object per day
+
+
+@dataclass(frozen=True)
+class DemandArrays:
+    """One series' stored daily demand: days as offsets from EPOCH, quantities, stockout flags."""
+
+    offsets: np.ndarray
+    quantity: np.ndarray
+    stockout: np.ndarray
+
+
+EMPTY = DemandArrays(np.zeros(0, dtype=int), np.zeros(0), np.zeros(0, dtype=bool))
+
+
 @dataclass(frozen=True)
 class DayDemand:
     """One day of a source SKU's demand at a location; censored when it ended out of stock."""

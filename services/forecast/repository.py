@@ -1,14 +1,17 @@
 """Forecast's reads and writes for the scheduler and the read API."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+import numpy as np
+from sqlalchemy import ARRAY, Text, and_, bindparam, cast, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.forecast.models import daily_demand, forecast_log, forecasts, master, overrides, promotions, series
+from services.forecast.planning import EMPTY, EPOCH, DemandArrays
 
 
 async def claim_due(session: AsyncSession, limit: int, quiet_s: float, lease_s: float) -> list[Any]:
@@ -20,23 +23,28 @@ async def claim_due(session: AsyncSession, limit: int, quiet_s: float, lease_s: 
     due = or_(series.c.forecast_as_of.is_(None), series.c.last_day > series.c.forecast_as_of,
               series.c.changed_quantity > 0.25 * series.c.baseline + 1)
     free = or_(series.c.claimed_until.is_(None), series.c.claimed_until < func.now())
-    stmt = (select(series).where(series.c.dirty, due, free,
-                                 series.c.last_arrival_at < func.now() - text(f"interval '{float(quiet_s)} seconds'"))
+    pick = (select(series.c.location, series.c.sku)
+            .where(series.c.dirty, due, free,
+                   series.c.last_arrival_at < func.now() - text(f"interval '{float(quiet_s)} seconds'"))
             .order_by(series.c.last_arrival_at).limit(limit).with_for_update(skip_locked=True))
-    rows = list(await session.execute(stmt))
-    if rows:
-        await session.execute(update(series).where(
-            func.row(series.c.location, series.c.sku).in_([func.row(r.location, r.sku) for r in rows]))
-            .values(claimed_until=func.now() + text(f"interval '{float(lease_s)} seconds'")))
-    return rows
+    stmt = (update(series).where(tuple_(series.c.location, series.c.sku).in_(pick))
+            .values(claimed_until=func.now() + text(f"interval '{float(lease_s)} seconds'"))
+            .returning(*series.c))
+    return list(await session.execute(stmt))
 
 
-async def demand_rows(session: AsyncSession, keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:
-    out: dict[tuple[str, str], list[Any]] = {k: [] for k in keys}
-    rows = await session.execute(select(daily_demand).where(
-        func.row(daily_demand.c.location, daily_demand.c.sku).in_([func.row(*k) for k in keys])))
+async def demand_arrays(session: AsyncSession, keys: list[tuple[str, str]]) -> dict[tuple[str, str], DemandArrays]:
+    """Daily demand of many series in one query, aggregated per series into arrays."""
+    rows = await session.execute(text(
+        "SELECT d.location, d.sku, array_agg(d.day - CAST(:epoch AS date) ORDER BY d.day) AS offsets, "
+        "array_agg(d.quantity ORDER BY d.day) AS quantity, array_agg(d.stockout ORDER BY d.day) AS stockout "
+        "FROM forecast.daily_demand d JOIN unnest(CAST(:locs AS text[]), CAST(:skus AS text[])) AS k(location, sku) "
+        "ON d.location = k.location AND d.sku = k.sku GROUP BY d.location, d.sku"),
+        {"epoch": EPOCH, "locs": [k[0] for k in keys], "skus": [k[1] for k in keys]})
+    out = dict.fromkeys(keys, EMPTY)
     for r in rows:
-        out[(r.location, r.sku)].append(r)
+        out[(r.location, r.sku)] = DemandArrays(np.asarray(r.offsets, dtype=int), np.asarray(r.quantity, dtype=float),
+                                                np.asarray(r.stockout, dtype=bool))
     return out
 
 
@@ -79,39 +87,71 @@ async def promotions_for(session: AsyncSession, skus: set[str]) -> list[Any]:
     return list(await session.execute(select(promotions).where(promotions.c.sku.in_(skus))))
 
 
+def _keyed(table, keys: list[tuple[str, str]]):
+    """A join of `table` with the (location, sku) pairs, as arrays: two parameters whatever the count."""
+    k = select(func.unnest(cast(bindparam("locs", [x[0] for x in keys]), ARRAY(Text))).label("location"),
+               func.unnest(cast(bindparam("skus", [x[1] for x in keys]), ARRAY(Text))).label("sku")).subquery()
+    return select(table).join(k, and_(table.c.location == k.c.location, table.c.sku == k.c.sku))
+
+
 async def active_overrides(session: AsyncSession, keys: list[tuple[str, str]], now: datetime) -> list[Any]:
-    return list(await session.execute(select(overrides).where(
-        func.row(overrides.c.location, overrides.c.sku).in_([func.row(*k) for k in keys]),
-        or_(overrides.c.expires_at.is_(None), overrides.c.expires_at > now))))
+    return list(await session.execute(_keyed(overrides, keys).where(
+        or_(overrides.c.expires_at.is_(None), overrides.c.expires_at > now)).order_by(overrides.c.id)))
 
 
 async def logs_since(session: AsyncSession, keys: list[tuple[str, str]], since: date) -> list[Any]:
-    return list(await session.execute(select(forecast_log).where(
-        func.row(forecast_log.c.location, forecast_log.c.sku).in_([func.row(*k) for k in keys]),
-        forecast_log.c.as_of >= since).order_by(forecast_log.c.as_of)))
+    return list(await session.execute(_keyed(forecast_log, keys).where(forecast_log.c.as_of >= since)
+                                      .order_by(forecast_log.c.as_of)))
 
 
-async def save_forecast(session: AsyncSession, claimed: Any, generated_at: datetime, payload: dict,
-                        means: list[float], baseline: float) -> None:
-    """Store the forecast and its log; events that arrived while it was fitted keep the series dirty."""
-    location, sku, as_of = claimed.location, claimed.sku, claimed.last_day
-    stmt = insert(forecasts).values(location=location, sku=sku, as_of=as_of, generated_at=generated_at,
-                                    payload=payload)
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[forecasts.c.location, forecasts.c.sku],
-        set_={"as_of": stmt.excluded.as_of, "generated_at": stmt.excluded.generated_at,
-              "payload": stmt.excluded.payload}))
-    log = insert(forecast_log).values(location=location, sku=sku, as_of=as_of, means=means[:28])
-    await session.execute(log.on_conflict_do_update(
-        index_elements=[forecast_log.c.location, forecast_log.c.sku, forecast_log.c.as_of],
-        set_={"means": log.excluded.means}))
-    await session.execute(update(series).where(and_(series.c.location == location, series.c.sku == sku)).values(
-        dirty=series.c.last_arrival_at > claimed.last_arrival_at, forecast_as_of=as_of, baseline=baseline,
-        changed_quantity=func.greatest(series.c.changed_quantity - claimed.changed_quantity, 0),
-        claimed_until=None))
-    await session.execute(forecast_log.delete().where(
-        forecast_log.c.location == location, forecast_log.c.sku == sku,
-        forecast_log.c.as_of < as_of - timedelta(days=120)))
+@dataclass(frozen=True)
+class Saved:
+    """What one forecast round stores for a series."""
+
+    claimed: Any
+    payload: dict
+    means: list[float]
+    baseline: float
+
+
+async def save_forecasts(session: AsyncSession, saved: list[Saved], generated_at: datetime) -> None:
+    """Store a round's forecasts and logs in bulk and release the leases; events that arrived while the
+    round was fitted keep their series dirty, and only the change the round saw is subtracted."""
+    for i in range(0, len(saved), 1000):  # bounded statement size
+        chunk = saved[i:i + 1000]
+        stmt = insert(forecasts).values([{"location": s.claimed.location, "sku": s.claimed.sku,
+                                          "as_of": s.claimed.last_day, "generated_at": generated_at,
+                                          "payload": s.payload} for s in chunk])
+        await session.execute(stmt.on_conflict_do_update(
+            index_elements=[forecasts.c.location, forecasts.c.sku],
+            set_={"as_of": stmt.excluded.as_of, "generated_at": stmt.excluded.generated_at,
+                  "payload": stmt.excluded.payload}))
+        log = insert(forecast_log).values([{"location": s.claimed.location, "sku": s.claimed.sku,
+                                            "as_of": s.claimed.last_day, "means": s.means[:28]} for s in chunk])
+        await session.execute(log.on_conflict_do_update(
+            index_elements=[forecast_log.c.location, forecast_log.c.sku, forecast_log.c.as_of],
+            set_={"means": log.excluded.means}))
+    await _release(session, saved)
+
+
+async def _release(session: AsyncSession, saved: list[Saved]) -> None:
+    columns = {"locs": [s.claimed.location for s in saved], "skus": [s.claimed.sku for s in saved],
+               "arrivals": [s.claimed.last_arrival_at for s in saved], "as_of": [s.claimed.last_day for s in saved],
+               "baselines": [float(s.baseline) for s in saved],
+               "changed": [float(s.claimed.changed_quantity) for s in saved],
+               "cut": [s.claimed.last_day - timedelta(days=120) for s in saved]}
+    await session.execute(text(
+        "UPDATE forecast.series s SET dirty = s.last_arrival_at > v.arrival, forecast_as_of = v.as_of, "
+        "baseline = v.baseline, changed_quantity = greatest(s.changed_quantity - v.changed, 0), "
+        "claimed_until = NULL FROM unnest(CAST(:locs AS text[]), CAST(:skus AS text[]), "
+        "CAST(:arrivals AS timestamptz[]), CAST(:as_of AS date[]), CAST(:baselines AS float8[]), "
+        "CAST(:changed AS float8[])) AS v(location, sku, arrival, as_of, baseline, changed) "
+        "WHERE s.location = v.location AND s.sku = v.sku"), columns)
+    await session.execute(text(
+        "DELETE FROM forecast.forecast_log l USING unnest(CAST(:locs AS text[]), CAST(:skus AS text[]), "
+        "CAST(:cut AS date[])) AS v(location, sku, cut) "
+        "WHERE l.location = v.location AND l.sku = v.sku AND l.as_of < v.cut"),
+        {k: columns[k] for k in ("locs", "skus", "cut")})
 
 
 async def get_forecast(session: AsyncSession, location: str, sku: str) -> dict | None:

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import multiprocessing
 import time
+from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,13 @@ import numpy as np
 from services.forecast import metrics
 from services.forecast import repository as repo
 from services.forecast.domain import SeriesForecast, SeriesHistory, forecast_batch
-from services.forecast.payload import apply_overrides, build_history, forecast_payload, live_accuracy
+from services.forecast.payload import (
+    apply_overrides,
+    build_history,
+    forecast_payload,
+    live_accuracy,
+    recent_actuals,
+)
 from services.forecast.planning import (
     PROFILE_DAYS,
     as_day_demand,
@@ -26,10 +33,12 @@ from services.forecast.planning import (
     required_horizon,
 )
 from services.forecast.settings import ForecastSettings
+from shared.events.envelope import make_envelope
 from shared.events.topics import DEMAND
 from shared.service import ServiceRuntime
 
 log = logging.getLogger(__name__)
+LOG_DAYS = 60  # live accuracy looks at the forecasts of the last 60 days
 
 
 @dataclass
@@ -85,7 +94,7 @@ class Forecaster:
     async def _load(self, session, rnd: Round) -> None:
         s, claimed = self.settings, rnd.claimed
         keys = [(r.location, r.sku) for r in claimed]
-        rnd.days = await repo.demand_rows(session, keys)
+        rnd.days = await repo.demand_arrays(session, keys)
         locations = await repo.master_data(session, "location", {r.location for r in claimed})
         promos = await repo.promotions_for(session, {r.sku for r in claimed})
         own = await repo.master_data(session, "item", {r.sku for r in claimed})
@@ -105,7 +114,7 @@ class Forecaster:
     async def _cold_starts(self, session, rnd: Round, own: dict) -> dict:
         """Borrowed profiles for series with under four weeks of their own history (few per round)."""
         young = [r for r in rnd.claimed
-                 if needs_profile(r.first_day, r.last_day, sum(d.stockout for d in rnd.days[(r.location, r.sku)]))]
+                 if needs_profile(r.first_day, r.last_day, int(rnd.days[(r.location, r.sku)].stockout.sum()))]
         if not young:
             return {}
         categories = {c for r in young if (c := (own.get(r.sku) or {}).get("category"))}
@@ -137,21 +146,27 @@ class Forecaster:
     async def _publish(self, uow, rnd: Round) -> None:
         now = datetime.now(UTC)
         keys = [(r.location, r.sku) for r in rnd.claimed]
-        overrides = await repo.active_overrides(uow.session, keys, now)
-        since = min(r.last_day for r in rnd.claimed) - timedelta(days=60)
-        logs = await repo.logs_since(uow.session, keys, since)
+        overrides, logs = defaultdict(list), defaultdict(list)
+        for o in await repo.active_overrides(uow.session, keys, now):
+            overrides[(o.location, o.sku)].append(o)
+        since = min(r.last_day for r in rnd.claimed) - timedelta(days=LOG_DAYS)
+        for entry in await repo.logs_since(uow.session, keys, since):
+            logs[(entry.location, entry.sku)].append(entry)
+        saved, messages = [], []
         for i, (row, fc) in enumerate(zip(rnd.claimed, rnd.results, strict=True)):
-            key = (row.location, row.sku)
-            mean, qs = apply_overrides(fc, [o for o in overrides if (o.location, o.sku) == key], rnd.horizons[i])
-            actual = {d.day: d.quantity for d in rnd.days[key] if not d.stockout}
-            live = live_accuracy([lg for lg in logs if (lg.location, lg.sku) == key], actual,
-                                 rnd.histories[i].demand)
+            key, history = (row.location, row.sku), rnd.histories[i]
+            mean, qs = apply_overrides(fc, overrides[key], rnd.horizons[i])
+            live = live_accuracy(logs[key], recent_actuals(history, LOG_DAYS + 28), history.demand)
             payload = forecast_payload(row, fc, mean, qs, now, live, rnd.cold[i])
-            baseline = sum(v for d, v in actual.items() if d > row.last_day - timedelta(days=28))
-            await repo.save_forecast(uow.session, row, now, payload, [float(x) for x in np.asarray(mean)], baseline)
-            await uow.publish(DEMAND, key=f"{row.location}:{row.sku}", type="replenish.forecast.demand",
-                              time=datetime.combine(row.last_day, datetime.min.time(), tzinfo=UTC), data=payload)
+            saved.append(repo.Saved(row, payload, [float(x) for x in mean],
+                                    float(np.nansum(history.demand[-28:]))))
+            key_text = f"{row.location}:{row.sku}"
+            env = make_envelope(source=uow.source, type="replenish.forecast.demand", subject=key_text,
+                                time=datetime.combine(row.last_day, datetime.min.time(), tzinfo=UTC), data=payload)
+            messages.append((DEMAND, key_text, env.to_bytes()))
             metrics.observe(payload)
+        await repo.save_forecasts(uow.session, saved, now)
+        await uow.publish_batch(messages)
 
 
 def _fit(batch: list[SeriesHistory], horizon: int, use_prophet: Any, quantiles: tuple[float, ...],
