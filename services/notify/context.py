@@ -44,6 +44,7 @@ class Context:
 
     session: AsyncSession
     silences: list[Silence]
+    known: dict[str, AlertState] = field(default_factory=dict)  # alerts read (under this transaction) this pass
     _found: dict[tuple[str, int, str], list[Target]] = field(default_factory=dict)
 
     async def targets(self, alert: AlertState, config: NotifyConfig, now: datetime) -> list[Target]:

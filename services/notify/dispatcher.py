@@ -124,7 +124,8 @@ class Dispatcher:
     async def route_changed(self, uow: UnitOfWork, rows: list, config: NotifyConfig, context: Context,
                             now: datetime) -> int:
         for row in rows:
-            await self._route(uow, repo.to_state(row), config, context, now)
+            alert = context.known[row["id"]] = repo.to_state(row)
+            await self._route(uow, alert, config, context, now)
         await repo.clear_dirty(uow.session, [(row["id"], row["updated_at"]) for row in rows])
         return len(rows)
 
@@ -191,7 +192,11 @@ class Dispatcher:
     async def _flush(self, uow: UnitOfWork, key: str, decision: FlushDecision, config: NotifyConfig,
                      context: Context, now: datetime) -> None:
         group = self.groups[key]
-        states = await repo.alerts_by_ids(uow.session, group.state.members)
+        members = group.state.members
+        if all(alert_id in context.known for alert_id in members):  # read in this pass: no second query
+            states = {alert_id: context.known[alert_id] for alert_id in members}
+        else:
+            states = await repo.alerts_by_ids(uow.session, members)
         try:
             receiver = config.receiver(group.match.receiver)
         except KeyError:
