@@ -1,6 +1,9 @@
 """Composition root of the ingest service."""
 from __future__ import annotations
 
+import asyncio
+import gc
+
 from fastapi import FastAPI
 
 from services.ingest import models, quarantine, routes
@@ -12,6 +15,16 @@ from shared.http.app import build_app
 from shared.service import ConsumerSpec, ServiceRuntime
 from shared.settings import ServiceSettings, load_settings
 
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+async def tune_gc(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    """Once started, freeze what exists (modules, app, master snapshot) out of the cyclic collector and let
+    the young generation grow: a 10,000-event batch allocates ~10 containers per event, all alive until the
+    response, and collecting them over and over with a large heap cost ~10-25 % of ingest's CPU."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
 
 def create_app(settings: ServiceSettings | None = None, *, clock: Clock = wall_clock,
                freshness_every_s: float = 30.0) -> FastAPI:
@@ -21,6 +34,7 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock = wall_c
     runtime = ServiceRuntime(settings, models.metadata)
     runtime.consumers.append(ConsumerSpec("raw", [INGEST_RAW], make_raw_handler(cache), decoder=decode_raw))
     runtime.tasks.append(make_watcher(clock, watermark, freshness_every_s))
+    runtime.tasks.append(tune_gc)
     app = build_app(runtime, title="Replenish ingest", routers=[routes.router, quarantine.router],
                     watermark=watermark.body)
     app.state.master_cache = cache

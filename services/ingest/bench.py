@@ -39,6 +39,8 @@ class Phase:
     seconds_published: float = 0.0
     latencies: tuple[float, ...] = ()
     cpu_seconds: float = 0.0  # CPU the ingest processes spent on this phase (load-independent cost)
+    db_cpu_seconds: float = 0.0  # ... PostgreSQL (postmaster and backends)
+    broker_cpu_seconds: float = 0.0  # ... the broker
 
     @property
     def events(self) -> int:
@@ -112,8 +114,15 @@ async def post_all(base: str, token: str, bodies: list[bytes], clients: int) -> 
     return latencies
 
 
+@dataclass(frozen=True)
+class Pids:
+    ingest: int
+    postgres: int
+    broker: int
+
+
 def service_cpu(pid: int) -> float:
-    """User + system CPU seconds of the ingest process tree (uvicorn workers are its children)."""
+    """User + system CPU seconds of a process tree (uvicorn workers, PostgreSQL backends are children)."""
     try:
         root = psutil.Process(pid)
         return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
@@ -121,18 +130,23 @@ def service_cpu(pid: int) -> float:
         return float("nan")
 
 
-async def run_phase(phase: Phase, base: str, token: str, kafka: str, pid: int) -> Phase:
+def cpu_now(pids: Pids) -> tuple[float, float, float]:
+    return service_cpu(pids.ingest), service_cpu(pids.postgres), service_cpu(pids.broker)
+
+
+async def run_phase(phase: Phase, base: str, token: str, kafka: str, pids: Pids) -> Phase:
     run = f"{phase.name}-{uuid.uuid4().hex[:6]}"
     now = datetime.now(UTC)
     bodies = [sales_batch(run, b * phase.batch, phase.batch, now) for b in range(phase.batches)]
     ready = asyncio.Event()
     counter = asyncio.create_task(count_published(kafka, run, phase.events, 600, ready))
     await ready.wait()
-    began, cpu = time.monotonic(), service_cpu(pid)
+    began, cpu = time.monotonic(), cpu_now(pids)
     phase.latencies = tuple(await post_all(base, token, bodies, phase.clients))
     phase.seconds_accepted = time.monotonic() - began
     phase.seconds_published = await counter - began
-    phase.cpu_seconds = service_cpu(pid) - cpu
+    phase.cpu_seconds, phase.db_cpu_seconds, phase.broker_cpu_seconds = (
+        after - before for after, before in zip(cpu_now(pids), cpu, strict=True))
     return phase
 
 
@@ -181,13 +195,13 @@ async def wait_ready(base: str, seconds: float = 60) -> str:
     raise RuntimeError("ingest did not become ready")
 
 
-async def measure(base: str, kafka: str, phases: list[Phase], pid: int) -> tuple[list[Phase], float]:
+async def measure(base: str, kafka: str, phases: list[Phase], pids: Pids) -> tuple[list[Phase], float]:
     token = await wait_ready(base)
     async with httpx.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {token}"}) as http:
         r = await http.post(f"{base}/v1/events", json=master_events(datetime.now(UTC)))
         assert r.status_code == 200 and not r.json()["rejected"], r.text[:300]
-    await run_phase(Phase("warmup", 1000, 4, 2), base, token, kafka, pid)
-    done = [await run_phase(p, base, token, kafka, pid) for p in phases]
+    await run_phase(Phase("warmup", 1000, 4, 2), base, token, kafka, pids)
+    done = [await run_phase(p, base, token, kafka, pids) for p in phases]
     now = datetime.now(UTC)
     raw = await raw_rate(kafka, [sales_batch("raw", b * 1000, 1000, now) for b in range(100)])
     return done, raw
@@ -202,7 +216,9 @@ def report(phases: list[Phase], raw: float) -> str:
         lines.append(f"{p.name}: {p.events:,} events in {p.batches} batches of {p.batch:,}, {p.clients} clients: "
                      f"accepted {accepted:,.0f} ev/s, published {published:,.0f} ev/s "
                      f"({published / raw:.0%} of raw); batch latency p50 {p.p(0.5) * 1000:.0f} ms, "
-                     f"p99 {p.p(0.99) * 1000:.0f} ms; ingest CPU {p.cpu_seconds / p.events * 1e6:.0f} µs/event")
+                     f"p99 {p.p(0.99) * 1000:.0f} ms; CPU per event: ingest {p.cpu_seconds / p.events * 1e6:.0f} µs, "
+                     f"PostgreSQL {p.db_cpu_seconds / p.events * 1e6:.0f} µs, "
+                     f"broker {p.broker_cpu_seconds / p.events * 1e6:.0f} µs")
     return "\n".join(lines)
 
 
@@ -223,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         service = start_service(kafka, database, args.port, args.workers, root / "ingest.log")
         phases = [Phase("1k", 1000, max(1, args.events // 1000), args.clients),
                   Phase("10k", 10_000, max(1, args.events // 10_000), args.clients)]
-        done, raw = asyncio.run(measure(f"http://127.0.0.1:{args.port}", kafka, phases, service.pid))
+        postmaster = int((root / "pg" / "postmaster.pid").read_text().split()[0])
+        pids = Pids(service.pid, postmaster, broker.proc.pid if broker.proc else -1)
+        done, raw = asyncio.run(measure(f"http://127.0.0.1:{args.port}", kafka, phases, pids))
         print(report(done, raw))
         return 0
     finally:

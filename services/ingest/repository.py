@@ -45,6 +45,19 @@ async def record_received(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     return {(r["source"], r["event_id"]) for r in found}
 
 
+async def claim_movements(session: AsyncSession, movements: list[Any]) -> set[tuple[str, str]]:
+    """record_received for the fast lane's Movement records (no dict per event); returns the new keys."""
+    if not movements:
+        return set()
+    ordered = sorted(movements, key=lambda m: (m.source, m.id))  # the lock order record_received uses
+    raw = await (await session.connection()).get_raw_connection()
+    found = await raw.driver_connection.fetch(
+        _RECEIVED_SQL, [m.source for m in ordered], [m.id for m in ordered], [m.type for m in ordered],
+        [m.time for m in ordered], [m.payload["location"] for m in ordered], [m.payload["sku"] for m in ordered],
+        [m.effect for m in ordered])
+    return {(r["source"], r["event_id"]) for r in found}
+
+
 async def record_movement(session: AsyncSession, row: dict[str, Any]) -> None:
     """A released pending movement: fill in its resolved location, SKU and effect for the quality report."""
     await session.execute(update(received).where(received.c.source == row["source"],

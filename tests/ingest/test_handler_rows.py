@@ -1,6 +1,8 @@
 """Rows the batch path writes: canonical envelope bytes, signed ledger effects, quarantine entries."""
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import UTC, datetime
 
 from services.ingest.domain.master import MasterSnapshot, apply_master_in_place
@@ -55,3 +57,8 @@ def test_pending_and_rejected_become_quarantine_entries():
     rejected = quarantine_row(Rejected(["record 0: time: required"]), native, "mapping")
     assert rejected["status"] == "rejected" and rejected["raw"] == native and rejected["source"] is None
     assert quarantine_row(Rejected(["row 2: 3 cells"]), Unreadable(["row 2"], "c2"), "csv")["event_id"] == "c2"
+
+
+def test_envelope_id_is_a_version_5_uuid_of_the_blake2b_digest():
+    digest = hashlib.blake2b(b"ingest\x1fpos/12\x1fsale-1", digest_size=16).digest()
+    assert envelope_id("pos/12", "sale-1") == str(uuid.UUID(bytes=digest, version=5))

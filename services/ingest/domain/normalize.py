@@ -19,12 +19,12 @@ from shared.events.canonical import (
 )
 from shared.events.topics import MASTER, PROMOTIONS, SALES, STOCK
 
-_MOVEMENT_TOPICS = {"sale": SALES, "return": SALES, "stock_count": STOCK, "stock_adjustment": STOCK}
+MOVEMENT_TOPICS = {"sale": SALES, "return": SALES, "stock_count": STOCK, "stock_adjustment": STOCK}
 
 
 def normalize(event: CanonicalEvent, snapshot: MasterSnapshot) -> Outcome:
     """The canonical record of `event` under `snapshot`, or why it waits, or why it is rejected."""
-    if event.type in _MOVEMENT_TOPICS:
+    if event.type in MOVEMENT_TOPICS:
         return _movement(event, snapshot)
     if event.type == "promotion":
         return _promotion(event, snapshot)
@@ -66,16 +66,16 @@ def _movement(event: CanonicalEvent, snapshot: MasterSnapshot) -> Outcome:
         return Rejected([f"data.unit: unknown unit '{unit}' for {sku} (known: {known})"], event)
     payload: dict[str, Any] = {"event_id": event.id, "source": event.source, "type": event.type, "sku": sku,
                                "location": location, "time": event.time.isoformat()}
-    errors = _converted(payload, data, factor, unit, item.base_unit)
+    # Read the model's __dict__: getattr of a field the model lacks takes pydantic's slow path.
+    errors = converted(payload, data.__dict__, factor, unit, item.base_unit)
     if errors:
         return Rejected(errors, event)
-    return Normalized(event, _MOVEMENT_TOPICS[event.type], f"{location}:{sku}", payload)
+    return Normalized(event, MOVEMENT_TOPICS[event.type], f"{location}:{sku}", payload)
 
 
-def _converted(payload: dict[str, Any], data: Any, factor: float, unit: str, base_unit: str) -> list[str]:
-    """Copy the movement's fields into `payload`, quantities in base units and prices per base unit."""
-    # Read the model's __dict__: getattr of a field the model lacks takes pydantic's slow path.
-    fields = data.__dict__
+def converted(payload: dict[str, Any], fields: dict[str, Any], factor: float, unit: str,
+              base_unit: str) -> list[str]:
+    """Copy the movement's data fields into `payload`, quantities in base units and prices per base unit."""
     errors = []
     for name in ("quantity", "on_hand"):
         value = fields.get(name)
