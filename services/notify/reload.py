@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from services.notify.config import ConfigError, NotifyConfig, load_config
+from services.notify.config import ConfigError, NotifyConfig
+from services.notify.config_load import load_config
 
 log = logging.getLogger(__name__)
 

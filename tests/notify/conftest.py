@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from services.notify.config import NotifyConfig, parse_config
+from services.notify.config import NotifyConfig
+from services.notify.config_load import parse_config
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 

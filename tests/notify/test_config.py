@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.notify.config import ConfigError, default_config, load_config, parse_config
+from services.notify.config import ConfigError
+from services.notify.config_load import default_config, load_config, parse_config
 from services.notify.domain import alert_labels, is_inhibited, route
 from tests.notify.conftest import alert_event, config_from
 
