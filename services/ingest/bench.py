@@ -195,22 +195,31 @@ async def wait_ready(base: str, seconds: float = 60) -> str:
     raise RuntimeError("ingest did not become ready")
 
 
-async def measure(base: str, kafka: str, phases: list[Phase], pids: Pids) -> tuple[list[Phase], float]:
+async def idle_cpu(pids: Pids, seconds: float = 3.0) -> float:
+    """Share of a core the ingest process burns with nothing to do (consumer polls, timers)."""
+    before = service_cpu(pids.ingest)
+    await asyncio.sleep(seconds)
+    return (service_cpu(pids.ingest) - before) / seconds
+
+
+async def measure(base: str, kafka: str, phases: list[Phase], pids: Pids) -> tuple[list[Phase], float, float]:
     token = await wait_ready(base)
     async with httpx.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {token}"}) as http:
         r = await http.post(f"{base}/v1/events", json=master_events(datetime.now(UTC)))
         assert r.status_code == 200 and not r.json()["rejected"], r.text[:300]
     await run_phase(Phase("warmup", 1000, 4, 2), base, token, kafka, pids)
+    idle = await idle_cpu(pids)
     done = [await run_phase(p, base, token, kafka, pids) for p in phases]
     now = datetime.now(UTC)
     raw = await raw_rate(kafka, [sales_batch("raw", b * 1000, 1000, now) for b in range(100)])
-    return done, raw
+    return done, raw, idle
 
 
-def report(phases: list[Phase], raw: float) -> str:
+def report(phases: list[Phase], raw: float, idle: float) -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [f"machine: {os.cpu_count()} cores, load average {load}",
-             f"raw aiokafka send() pipelined, acks=all: {raw:,.0f} msg/s"]
+             f"raw aiokafka send() pipelined, acks=all: {raw:,.0f} msg/s",
+             f"ingest idle: {idle:.1%} of a core"]
     for p in phases:
         accepted, published = p.events / p.seconds_accepted, p.events / p.seconds_published
         lines.append(f"{p.name}: {p.events:,} events in {p.batches} batches of {p.batch:,}, {p.clients} clients: "
@@ -241,8 +250,8 @@ def main(argv: list[str] | None = None) -> int:
                   Phase("10k", 10_000, max(1, args.events // 10_000), args.clients)]
         postmaster = int((root / "pg" / "postmaster.pid").read_text().split()[0])
         pids = Pids(service.pid, postmaster, broker.proc.pid if broker.proc else -1)
-        done, raw = asyncio.run(measure(f"http://127.0.0.1:{args.port}", kafka, phases, pids))
-        print(report(done, raw))
+        done, raw, idle = asyncio.run(measure(f"http://127.0.0.1:{args.port}", kafka, phases, pids))
+        print(report(done, raw, idle))
         return 0
     finally:
         if service is not None:

@@ -45,17 +45,30 @@ async def record_received(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     return {(r["source"], r["event_id"]) for r in found}
 
 
+# The fast lane's claim: one source per batch is the rule for a feed, so it travels once, and event times
+# travel as the ISO text the payload already holds (asyncpg encodes text at a third of a datetime's cost).
+_CLAIM_SQL = (
+    "INSERT INTO ingest.received (source, event_id, type, event_time, location, sku, quantity) "
+    "SELECT $1::varchar, i, t, e::timestamptz, l, k, q FROM unnest($2::varchar[], $3::varchar[], $4::text[], "
+    "$5::varchar[], $6::varchar[], $7::float8[]) AS u(i, t, e, l, k, q) "
+    "ON CONFLICT DO NOTHING RETURNING event_id")
+
+
 async def claim_movements(session: AsyncSession, movements: list[Any]) -> set[tuple[str, str]]:
     """record_received for the fast lane's Movement records (no dict per event); returns the new keys."""
     if not movements:
         return set()
-    ordered = sorted(movements, key=lambda m: (m.source, m.id))  # the lock order record_received uses
+    source = movements[0].source
+    if any(m.source != source for m in movements):
+        return await record_received(session, [
+            {"source": m.source, "event_id": m.id, "type": m.type, "event_time": m.time,
+             "location": m.payload["location"], "sku": m.payload["sku"], "quantity": m.effect} for m in movements])
+    ordered = sorted(movements, key=lambda m: m.id)  # the lock order record_received uses
     raw = await (await session.connection()).get_raw_connection()
     found = await raw.driver_connection.fetch(
-        _RECEIVED_SQL, [m.source for m in ordered], [m.id for m in ordered], [m.type for m in ordered],
-        [m.time for m in ordered], [m.payload["location"] for m in ordered], [m.payload["sku"] for m in ordered],
-        [m.effect for m in ordered])
-    return {(r["source"], r["event_id"]) for r in found}
+        _CLAIM_SQL, source, [m.id for m in ordered], [m.type for m in ordered], [m.payload["time"] for m in ordered],
+        [m.payload["location"] for m in ordered], [m.payload["sku"] for m in ordered], [m.effect for m in ordered])
+    return {(source, r["event_id"]) for r in found}
 
 
 async def record_movement(session: AsyncSession, row: dict[str, Any]) -> None:
