@@ -124,7 +124,8 @@ def _register_optional() -> None:
         pass
     try:
         from replenish.bench import bench
-        app.command("bench", help="Run the benchmarks (docs/benchmarks.md).")(bench)
+        app.command("bench", help="Run the benchmarks (docs/benchmarks.md).",
+                    context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(bench)
     except ImportError:
         pass
 

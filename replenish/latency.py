@@ -24,15 +24,18 @@ class Receiver:
 
     def __init__(self) -> None:
         self.arrivals: dict[str, float] = {}
+        self.armed: set[str] = set()  # probes whose stock count has been posted
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode(errors="replace")
                 now = time.monotonic()
-                for token in body.replace('"', " ").replace("\\n", " ").split():
-                    if token.startswith("PROBE-"):
-                        outer.arrivals.setdefault(token.strip(".,:;)"), now)
+                if "stockout_risk" in body:  # setup may raise other alerts (overstock) for the same probe
+                    for token in body.replace('"', " ").replace("\\n", " ").split():
+                        sku = token.strip(".,:;)")
+                        if sku.startswith("PROBE-") and sku in outer.armed:
+                            outer.arrivals.setdefault(sku, now)
                 self.send_response(200)
                 self.end_headers()
 
@@ -94,11 +97,12 @@ async def measure(p: Platform, receiver: Receiver, probes: int, rate: int) -> li
         for i in range(probes):
             sku = f"PROBE-{i}"
             sent_at[sku] = time.monotonic()
+            receiver.armed.add(sku)
             await client.post(f"{ingest}/v1/events", headers=auth, json=[
                 {"id": f"c1-{sku}", "source": "bench/wms", "type": "stock_count",
                  "time": datetime.now(UTC).isoformat(), "data": {"sku": sku, "location": "store-b", "on_hand": 3}}])
             await asyncio.sleep(0.5)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while len(receiver.arrivals) < probes and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
         stop.set()
