@@ -64,7 +64,7 @@ async def record_po_outcome(uow: UnitOfWork, row: Mapping[str, Any], *, status: 
     """DeliveryRecorded for a PO email; the alert fields name the PO, since no alert caused it."""
     key = row["idempotency_key"]
     await uow.publish(DELIVERIES, key=row["po_id"], type=DELIVERY_TYPE, time=at, id=f"{key}:{status}",
-                      data={"alert_id": f"po:{row['po_id']}", "alert_key": f"po_email:{row['po_id']}",
+                      data={"kind": "po_email", "alert_id": f"po:{row['po_id']}", "alert_key": f"po_email:{row['po_id']}",
                             "revision": row["revision"], "receiver": RECEIVER, "channel": "email",
                             "status": status, "attempts": attempts, "at": at.isoformat(),
                             "idempotency_key": key, "po_id": row["po_id"], "supplier_id": row["supplier_id"],

@@ -162,6 +162,9 @@ class PurchaseOrderChanged(_Payload):
 
 
 class DeliveryRecorded(_Payload):
+    """One delivery outcome: of an alert notification, or of a PO sent by email (kind po_email)."""
+
+    kind: Literal["alert", "po_email"] = "alert"
     alert_id: str
     alert_key: str
     revision: int
@@ -171,6 +174,8 @@ class DeliveryRecorded(_Payload):
     attempts: int
     at: datetime
     idempotency_key: str
+    po_id: str | None = None
+    reason: str | None = None
 
 
 TOPIC_MODELS: dict[str, type[BaseModel]] = {
