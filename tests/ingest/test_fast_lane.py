@@ -12,7 +12,7 @@ from services.ingest.domain.fastlane import fast_batch
 from services.ingest.domain.master import MasterSnapshot, apply_master_in_place
 from services.ingest.domain.normalize import normalize
 from services.ingest.domain.outcomes import Normalized
-from services.ingest.handlers import envelope_bytes, ledger_row, outbox_row
+from services.ingest.handlers import envelope_bytes, iso_time, ledger_row, outbox_row
 from shared.events.canonical import validate_event
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -44,7 +44,7 @@ def _general(items: list, snapshot: MasterSnapshot) -> list[tuple]:
 
 
 def _lane(items: list, snapshot: MasterSnapshot) -> list[tuple]:
-    lane = fast_batch(items, snapshot, NOW)
+    lane = fast_batch(items, snapshot, NOW, iso=iso_time)
     assert lane is not None
     return [(m.topic, m.key, envelope_bytes(m.source, m.id, m.type, m.payload["time"], m.key, m.payload),
              {"source": m.source, "event_id": m.id, "type": m.type, "event_time": m.time,
@@ -96,3 +96,13 @@ def test_any_plain_sale_matches_the_general_path(snapshot, quantity, unit, price
 def test_one_unusual_event_sends_the_whole_batch_to_the_general_path(snapshot, odd):
     assert fast_batch([_sale(1), odd], snapshot, NOW) is None
     assert fast_batch([_sale(1), _sale(2)], snapshot, NOW) is not None
+
+
+@given(at=st.datetimes(timezones=st.just(UTC)))
+def test_iso_time_writes_what_isoformat_writes(at):
+    assert iso_time(at) == at.isoformat()
+
+
+def test_iso_time_drops_zero_microseconds_like_isoformat():
+    assert iso_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05+00:00"
+    assert iso_time(datetime(1, 1, 1, 0, 0, 0, 7, tzinfo=UTC)) == "0001-01-01T00:00:00.000007+00:00"

@@ -6,7 +6,7 @@ at the first event that is anything else, so the general path keeps deciding eve
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,7 +38,29 @@ class Movement:
         return sign * self.payload[name]
 
 
-def fast_movement(obj: object, snapshot: MasterSnapshot, now: datetime) -> Movement | None:
+class _Lookups:
+    """Per-batch memo of code resolution: a feed's batch names the same SKUs and stores again and again."""
+
+    def __init__(self, snapshot: MasterSnapshot) -> None:
+        self.snapshot = snapshot
+        self.skus: dict[str, str | None] = {}
+        self.places: dict[str, str | None] = {}
+
+    def sku(self, code: str) -> str | None:
+        if code in self.skus:
+            return self.skus[code]
+        found = self.skus[code] = self.snapshot.resolve_sku(code)
+        return found
+
+    def place(self, code: str) -> str | None:
+        if code in self.places:
+            return self.places[code]
+        location = self.snapshot.location(code)
+        found = self.places[code] = location.location if location is not None else None
+        return found
+
+
+def _movement(obj: object, lookups: _Lookups, now: datetime, iso: Callable[[datetime], str]) -> Movement | None:
     """The normalized movement, or None when the general path must decide (invalid, unusual, pending...)."""
     if type(obj) is not dict:
         return None
@@ -46,28 +68,32 @@ def fast_movement(obj: object, snapshot: MasterSnapshot, now: datetime) -> Movem
     if checked is None:
         return None
     event_id, source, kind, at, fields = checked
-    sku = snapshot.resolve_sku(fields["sku"])
-    place = snapshot.location(fields["location"])
+    sku, place = lookups.sku(fields["sku"]), lookups.place(fields["location"])
     if sku is None or place is None:
         return None
-    item = snapshot.items[sku]
+    item = lookups.snapshot.items[sku]
     unit = fields.get("unit") or item.base_unit
     factor = item.conversions.get(unit)
     if factor is None:
         return None
     payload: dict[str, Any] = {"event_id": event_id, "source": source, "type": kind, "sku": sku,
-                               "location": place.location, "time": at.isoformat()}
+                               "location": place, "time": iso(at)}
     if converted(payload, fields, factor, unit, item.base_unit):
         return None
-    return Movement(source, event_id, kind, at, MOVEMENT_TOPICS[kind], f"{place.location}:{sku}", payload)
+    return Movement(source, event_id, kind, at, MOVEMENT_TOPICS[kind], f"{place}:{sku}", payload)
 
 
-def fast_batch(items: Sequence[object], snapshot: MasterSnapshot, now: datetime) -> list[Movement] | None:
-    """Every item through the lane, or None if one of them is not for it (or repeats an id of the batch)."""
+def fast_batch(items: Sequence[object], snapshot: MasterSnapshot, now: datetime,
+               iso: Callable[[datetime], str] = datetime.isoformat) -> list[Movement] | None:
+    """Every item through the lane, or None if one of them is not for it (or repeats an id of the batch).
+
+    `iso` formats the (UTC) event time exactly as datetime.isoformat does; callers may pass a faster one.
+    """
+    lookups = _Lookups(snapshot)
     out: list[Movement] = []
     keys: set[tuple[str, str]] = set()
     for item in items:
-        movement = fast_movement(item, snapshot, now)
+        movement = _movement(item, lookups, now, iso)
         if movement is None:
             return None
         key = (movement.source, movement.id)
