@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import orjson
 from sqlalchemy import ARRAY, Text, and_, bindparam, cast, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,11 +36,13 @@ async def claim_due(session: AsyncSession, limit: int, quiet_s: float, lease_s: 
 
 async def demand_arrays(session: AsyncSession, keys: list[tuple[str, str]]) -> dict[tuple[str, str], DemandArrays]:
     """Daily demand of many series in one query, aggregated per series into arrays."""
-    rows = await session.execute(text(
-        "SELECT d.location, d.sku, array_agg(d.day - CAST(:epoch AS date) ORDER BY d.day) AS offsets, "
+    rows = await session.execute(text(  # per series via LATERAL: no sort of every row of the round
+        "SELECT k.location, k.sku, a.offsets, a.quantity, a.stockout "
+        "FROM unnest(CAST(:locs AS text[]), CAST(:skus AS text[])) AS k(location, sku) CROSS JOIN LATERAL ("
+        "SELECT array_agg(d.day - CAST(:epoch AS date) ORDER BY d.day) AS offsets, "
         "array_agg(d.quantity ORDER BY d.day) AS quantity, array_agg(d.stockout ORDER BY d.day) AS stockout "
-        "FROM forecast.daily_demand d JOIN unnest(CAST(:locs AS text[]), CAST(:skus AS text[])) AS k(location, sku) "
-        "ON d.location = k.location AND d.sku = k.sku GROUP BY d.location, d.sku"),
+        "FROM forecast.daily_demand d WHERE d.location = k.location AND d.sku = k.sku) AS a "
+        "WHERE a.offsets IS NOT NULL"),
         {"epoch": EPOCH, "locs": [k[0] for k in keys], "skus": [k[1] for k in keys]})
     out = dict.fromkeys(keys, EMPTY)
     for r in rows:
@@ -117,20 +120,23 @@ class Saved:
 async def save_forecasts(session: AsyncSession, saved: list[Saved], generated_at: datetime) -> None:
     """Store a round's forecasts and logs in bulk and release the leases; events that arrived while the
     round was fitted keep their series dirty, and only the change the round saw is subtracted."""
-    for i in range(0, len(saved), 1000):  # bounded statement size
-        chunk = saved[i:i + 1000]
-        stmt = insert(forecasts).values([{"location": s.claimed.location, "sku": s.claimed.sku,
-                                          "as_of": s.claimed.last_day, "generated_at": generated_at,
-                                          "payload": s.payload} for s in chunk])
-        await session.execute(stmt.on_conflict_do_update(
-            index_elements=[forecasts.c.location, forecasts.c.sku],
-            set_={"as_of": stmt.excluded.as_of, "generated_at": stmt.excluded.generated_at,
-                  "payload": stmt.excluded.payload}))
-        log = insert(forecast_log).values([{"location": s.claimed.location, "sku": s.claimed.sku,
-                                            "as_of": s.claimed.last_day, "means": s.means[:28]} for s in chunk])
-        await session.execute(log.on_conflict_do_update(
-            index_elements=[forecast_log.c.location, forecast_log.c.sku, forecast_log.c.as_of],
-            set_={"means": log.excluded.means}))
+    await session.execute(text(
+        "INSERT INTO forecast.forecasts (location, sku, as_of, generated_at, payload) "
+        "SELECT v.location, v.sku, v.as_of, :generated_at, CAST(v.payload AS jsonb) FROM unnest("
+        "CAST(:locs AS text[]), CAST(:skus AS text[]), CAST(:as_of AS date[]), CAST(:payloads AS text[])) "
+        "AS v(location, sku, as_of, payload) ON CONFLICT (location, sku) DO UPDATE SET as_of = excluded.as_of, "
+        "generated_at = excluded.generated_at, payload = excluded.payload"),
+        {"generated_at": generated_at, "locs": [s.claimed.location for s in saved],
+         "skus": [s.claimed.sku for s in saved], "as_of": [s.claimed.last_day for s in saved],
+         "payloads": [orjson.dumps(s.payload).decode() for s in saved]})
+    await session.execute(text(
+        "INSERT INTO forecast.forecast_log (location, sku, as_of, means) "
+        "SELECT v.location, v.sku, v.as_of, CAST(v.means AS jsonb) FROM unnest("
+        "CAST(:locs AS text[]), CAST(:skus AS text[]), CAST(:as_of AS date[]), CAST(:means AS text[])) "
+        "AS v(location, sku, as_of, means) ON CONFLICT (location, sku, as_of) DO UPDATE SET means = excluded.means"),
+        {"locs": [s.claimed.location for s in saved], "skus": [s.claimed.sku for s in saved],
+         "as_of": [s.claimed.last_day for s in saved],
+         "means": [orjson.dumps(s.means[:28]).decode() for s in saved]})
     await _release(session, saved)
 
 
