@@ -28,6 +28,10 @@ def _fail(message: str) -> PydanticCustomError:
 
 def _code(value: Any) -> str:
     """A code (sku, location, id...): a non-empty string; integers are accepted (barcodes sent as numbers)."""
+    if type(value) is str and value.isascii():  # the common case: NFKC leaves ASCII as it is
+        text = value.strip()
+        if text and len(text) <= MAX_CODE_LENGTH:
+            return text
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -58,6 +62,10 @@ def unit_name(value: Any) -> str:
 
 def _number(value: Any) -> float:
     """A finite number with |x| ≤ 1e9; numeric strings are accepted, booleans are not."""
+    if type(value) is float and -MAX_QUANTITY <= value <= MAX_QUANTITY:  # the common case (NaN fails the test)
+        return value
+    if type(value) is int and -MAX_QUANTITY <= value <= MAX_QUANTITY:
+        return float(value)
     if isinstance(value, bool):
         raise _fail("must be a number")
     if isinstance(value, str):
