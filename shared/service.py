@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import MetaData, Table
 
 from shared.auth.store import TokenStore
-from shared.bus.consumer import ConsumerLoop, Decoder, Handler, decode_envelope
+from shared.bus.consumer import BatchHandler, ConsumerLoop, Decoder, Handler, decode_envelope
 from shared.bus.producer import make_producer
 from shared.db.engine import database_ready, make_engine, make_sessionmaker
 from shared.db.outbox import OutboxRelay
@@ -24,11 +24,15 @@ Task = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
 
 @dataclass
 class ConsumerSpec:
+    """A consumer loop to run: `handler` per event, or `batch_handler` with all new events of a batch at once
+    (one inbox statement per batch; on failure the events are replayed one at a time through it)."""
+
     name: str
     topics: list[str]
-    handler: Handler
+    handler: Handler | None
     decoder: Decoder = decode_envelope
     batch_size: int = 500
+    batch_handler: BatchHandler | None = None
 
 
 @dataclass
@@ -70,7 +74,8 @@ class ServiceRuntime:
         for spec in self.consumers:
             loop = ConsumerLoop(name=f"{self.settings.service}.{spec.name}", topics=spec.topics,
                                 handler=spec.handler, settings=self.settings, uow_factory=self.uow,
-                                producer=self.producer, decoder=spec.decoder, batch_size=spec.batch_size)
+                                producer=self.producer, decoder=spec.decoder, batch_size=spec.batch_size,
+                                batch_handler=spec.batch_handler, inbox=self.inbox)
             self.loops.append(loop)
             self._spawn(lambda loop=loop: loop.run(self.stop_event), loop.name)
         for task in self.tasks:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from sqlalchemy import Table, text
 
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
@@ -20,6 +21,8 @@ from shared.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+# Applies many new envelopes (in partition order) in the caller's transaction; a failure replays them one by one.
+BatchHandler = Callable[[UnitOfWork, list[Envelope]], Awaitable[None]]
 Decoder = Callable[[ConsumerRecord], Envelope]
 
 
@@ -59,10 +62,16 @@ class Progress:
 class ConsumerLoop:
     """One consumer group member: handle a batch in one transaction, commit offsets after it."""
 
-    def __init__(self, *, name: str, topics: list[str], handler: Handler, settings: ServiceSettings,
+    def __init__(self, *, name: str, topics: list[str], handler: Handler | None, settings: ServiceSettings,
                  uow_factory: Callable[[], UnitOfWork], producer: AIOKafkaProducer,
-                 decoder: Decoder = decode_envelope, group_id: str | None = None, batch_size: int = 500) -> None:
+                 decoder: Decoder = decode_envelope, group_id: str | None = None, batch_size: int = 500,
+                 batch_handler: BatchHandler | None = None, inbox: Table | None = None) -> None:
+        if handler is None and batch_handler is None:
+            raise ValueError(f"consumer {name} needs a handler or a batch_handler")
+        if batch_handler is not None and inbox is None:
+            raise ValueError(f"consumer {name}: a batch_handler needs the inbox table to mark batches")
         self.name, self.topics, self.handler, self.settings = name, topics, handler, settings
+        self.batch_handler, self.inbox = batch_handler, inbox
         self.uow_factory, self.producer, self.decoder = uow_factory, producer, decoder
         self.group_id = group_id or f"replenish.{name}"
         self.batch_size = batch_size
@@ -115,8 +124,11 @@ class ConsumerLoop:
             return
         try:
             async with self.uow_factory() as uow:
-                for _, env in decoded:
-                    await self._apply(uow, env)
+                if self.batch_handler is not None:
+                    await self._apply_batch(uow, [env for _, env in decoded])
+                else:
+                    for _, env in decoded:
+                        await self._apply(uow, env)
         except Exception:
             # Something in the batch failed: replay one by one so only the culprit is retried and dead-lettered.
             for record, env in decoded:
@@ -126,9 +138,32 @@ class ConsumerLoop:
 
     async def _apply(self, uow: UnitOfWork, env: Envelope) -> None:
         if await uow.mark_processed(self.name, env.id):
-            await self.handler(uow, env)
+            if self.handler is not None:
+                await self.handler(uow, env)
+            else:
+                await self.batch_handler(uow, [env])
         else:
             EVENTS.labels(self.settings.service, "duplicate").inc()
+
+    async def _apply_batch(self, uow: UnitOfWork, envelopes: list[Envelope]) -> None:
+        """Mark the whole batch in the inbox with one statement; hand only the new envelopes on, in order."""
+        new = await self._mark_new(uow, [env.id for env in envelopes])
+        fresh = []
+        for env in envelopes:
+            if env.id in new:
+                new.discard(env.id)  # the same id twice in one batch is a redelivery too
+                fresh.append(env)
+        if len(fresh) < len(envelopes):
+            EVENTS.labels(self.settings.service, "duplicate").inc(len(envelopes) - len(fresh))
+        if fresh:
+            await self.batch_handler(uow, fresh)
+
+    async def _mark_new(self, uow: UnitOfWork, ids: list[str]) -> set[str]:
+        table = f'"{self.inbox.schema}"."{self.inbox.name}"' if self.inbox.schema else f'"{self.inbox.name}"'
+        rows = await uow.session.execute(text(
+            f"INSERT INTO {table} (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[])) "
+            "ON CONFLICT DO NOTHING RETURNING event_id"), {"consumer": self.name, "ids": ids})
+        return {r[0] for r in rows}
 
     async def _handle_one(self, record: ConsumerRecord, env: Envelope) -> None:
         delay, attempts = 0.1, self.settings.consumer_max_retries

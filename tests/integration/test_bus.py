@@ -209,3 +209,37 @@ async def test_poison_and_failing_messages_go_to_the_dlq_with_a_reason(kafka, db
     assert await _count(engine, effects) == 1  # the good event behind them was still handled
 
 
+
+
+async def test_batch_handler_sees_each_new_event_once_and_a_failing_one_goes_to_the_dlq(kafka, db, settings_for):
+    engine, metadata, effects = db
+    topic = await _topic(kafka)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    dup = make_envelope(source="test", type="t", time=datetime.now(UTC), data={})
+    bad = make_envelope(source="test", type="t", time=datetime.now(UTC), data={"explode": True})
+    good = make_envelope(source="test", type="t", time=datetime.now(UTC), data={})
+    for env in (dup, dup, bad, good):  # dup is redelivered inside the same batch
+        await producer.send(topic, env.to_bytes(), key=b"k")
+    await producer.flush()
+    seen: list[list[str]] = []
+
+    async def batch_handler(uow: UnitOfWork, envelopes) -> None:
+        seen.append([e.id for e in envelopes])
+        for e in envelopes:
+            if e.data.get("explode"):
+                raise ValueError("cannot apply this event")
+            await uow.session.execute(effects.insert().values(event_id=e.id))
+
+    loop = ConsumerLoop(name="test", topics=[topic], handler=None, batch_handler=batch_handler,
+                        inbox=metadata.tables[f"{metadata.schema}.inbox"], settings=settings_for("ingest"),
+                        uow_factory=lambda: _uow(engine, metadata), producer=producer,
+                        group_id=f"g-{uuid.uuid4().hex[:6]}")
+    await _run_loop(loop, lambda: _done(engine, effects, 2))
+    dead = await _read_all(kafka, f"{topic}.dlq", 1)
+    await producer.stop()
+    async with engine.connect() as conn:
+        applied = sorted(r.event_id for r in await conn.execute(select(effects)))
+    assert seen[0] == [dup.id, bad.id, good.id]  # one call for the batch, the duplicate left out
+    assert applied == sorted([dup.id, good.id])  # the rolled-back batch was replayed one event at a time
+    assert [dict(r.headers)["x-replenish-reason"].decode() for r in dead] == ["ValueError: cannot apply this event"]
