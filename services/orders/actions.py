@@ -6,7 +6,7 @@ from datetime import datetime
 
 from services.orders import repository as repo
 from services.orders.domain import AuditEntry, PurchaseOrder
-from services.orders.handlers import commit_change, utcnow
+from services.orders.handlers import commit_change, redeliver, utcnow
 from shared.service import ServiceRuntime
 
 Change = Callable[[PurchaseOrder, datetime], tuple[PurchaseOrder, list[AuditEntry]]]
@@ -18,11 +18,12 @@ class NotFound(Exception):
 
 def visible_to_supplier(po: PurchaseOrder, supplier_id: str) -> bool:
     """A supplier sees its own POs once they were sent to it, never drafts or other suppliers' orders."""
-    return po.supplier_id == supplier_id and po.sent_at is not None
+    return po.supplier_id == supplier_id and po.sent_at is not None and not po.is_transfer
 
 
 async def change_po(runtime: ServiceRuntime, po_id: str, change: Change,
-                    supplier_id: str | None = None) -> PurchaseOrder:
+                    supplier_id: str | None = None, redeliver_after: bool = False) -> PurchaseOrder:
+    """One locked, audited change; `redeliver_after` hands the (same) revision to delivery again."""
     now = utcnow()
     async with runtime.uow() as uow:
         po = await repo.get_po(uow.session, po_id, lock=True)
@@ -30,6 +31,8 @@ async def change_po(runtime: ServiceRuntime, po_id: str, change: Change,
             raise NotFound(po_id)
         after, entries = change(po, now)
         await commit_change(uow, po, after, entries, now)
+        if redeliver_after:
+            await redeliver(uow, after, now)
     runtime.wake.set()
     return after
 

@@ -1,4 +1,4 @@
-"""Orders use cases driven by events: reorder -> PO line, receipt -> PO, master data copies; the save step."""
+"""Orders use cases driven by events: reorder -> PO, receipt/transfer -> PO, email outcomes, master copies."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -14,6 +14,8 @@ from services.orders.domain import (
     add_reorder,
     apply_receipt,
     idempotency_key,
+    mark_delivered,
+    mark_delivery_failed,
     push_body,
     render_csv,
     snapshot,
@@ -25,10 +27,12 @@ from shared.bus.consumer import PoisonMessage
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
 from shared.events.topics import (
+    DELIVERIES,
     MASTER,
     PURCHASE_ORDERS,
     REORDERS,
     STOCK,
+    DeliveryRecorded,
     MasterDataChanged,
     ReorderDecided,
     StockChanged,
@@ -38,7 +42,8 @@ PO_TYPE = "replenish.orders.purchase_order"
 # A request to notify: email this PO (CSV attached) to a supplier without a webhook. Same topic as the
 # snapshots (key po_id) so it is ordered after the `sent` snapshot; consumers dispatch on `type`.
 PO_EMAIL_TYPE = "replenish.orders.po_email"
-TOPICS = [REORDERS, STOCK, MASTER]
+DELIVERY_TYPE = "replenish.notify.delivery"
+TOPICS = [REORDERS, STOCK, MASTER, DELIVERIES]
 
 
 def utcnow() -> datetime:
@@ -58,7 +63,7 @@ async def commit_change(uow: UnitOfWork, before: PurchaseOrder | None, after: Pu
 
 async def request_delivery(uow: UnitOfWork, po: PurchaseOrder, now: datetime) -> str:
     """Queue this PO revision for its supplier: a webhook push, else an email through notify. Returns channel."""
-    if po.supplier_id.startswith("transfer:"):
+    if po.is_transfer:
         return "none"  # an internal transfer: nobody outside to tell
     key = idempotency_key(po.po_id, po.send_revision)
     hook = await repo.webhook(uow.session, po.supplier_id)
@@ -69,13 +74,37 @@ async def request_delivery(uow: UnitOfWork, po: PurchaseOrder, now: datetime) ->
                                                   "next_attempt_at": now})
         return "webhook"
     await repo.enqueue_delivery(uow.session, {**row, "channel": "email", "status": "requested"})
+    await publish_email_request(uow, po, now, key, key)
+    return "email"
+
+
+async def redeliver(uow: UnitOfWork, po: PurchaseOrder, now: datetime) -> str:
+    """Hand the PO's current revision to delivery again (same body and key); a webhook set since wins."""
+    key = idempotency_key(po.po_id, po.send_revision)
+    row = await repo.current_delivery(uow.session, po.po_id, po.send_revision)
+    if row is None:
+        return await request_delivery(uow, po, now)
+    reset = {"attempts": 0, "last_status_code": None, "last_error": None}
+    if await repo.webhook(uow.session, po.supplier_id) is not None:
+        await repo.update_delivery(uow.session, row.id, channel="webhook", status="pending", next_attempt_at=now,
+                                   **reset)
+        return "webhook"
+    await repo.update_delivery(uow.session, row.id, channel="email", status="requested", next_attempt_at=None,
+                               **reset)
+    # a new envelope id (the first request's is deduped by notify's inbox), the same Idempotency-Key
+    await publish_email_request(uow, po, now, f"{key}:resend:{now.isoformat()}", key, resend=True)
+    return "email"
+
+
+async def publish_email_request(uow: UnitOfWork, po: PurchaseOrder, now: datetime, event_id: str, key: str,
+                                resend: bool = False) -> None:
     master = await repo.supplier(uow.session, po.supplier_id) or {}
-    await uow.publish(PURCHASE_ORDERS, key=po.po_id, type=PO_EMAIL_TYPE, time=now, id=key, data={
+    await uow.publish(PURCHASE_ORDERS, key=po.po_id, type=PO_EMAIL_TYPE, time=now, id=event_id, data={
         "po_id": po.po_id, "supplier_id": po.supplier_id, "revision": po.send_revision, "status": po.status,
         "to": master.get("email"), "supplier_name": master.get("name"), "idempotency_key": key,
         "subject": f"Purchase order {po.po_id} (revision {po.send_revision})",
-        "attachment": {"filename": f"{po.po_id}.csv", "content_type": "text/csv", "content": render_csv(po)}})
-    return "email"
+        "attachment": {"filename": f"{po.po_id}.csv", "content_type": "text/csv", "content": render_csv(po)},
+        "resend": resend})
 
 
 def _entry(po: PurchaseOrder, action: str, now: datetime, reason: str) -> AuditEntry:
@@ -106,19 +135,38 @@ async def on_reorder(uow: UnitOfWork, env: Envelope, cfg: OrdersSettings) -> Non
                         now)
 
 
+def _receipt_reason(change: StockChanged) -> str | None:
+    """`receipt` with a po_id books on that PO; `transfer_in` books on a transfer PO (po_id optional)."""
+    if change.type != "stock_adjustment":
+        return None
+    if change.reason == "receipt" and change.po_id:
+        return "receipt"
+    return "transfer_in" if change.reason == "transfer_in" else None
+
+
+async def _receiving_po(uow: UnitOfWork, change: StockChanged, kind: str) -> PurchaseOrder | None:
+    if change.po_id:
+        return await repo.get_po(uow.session, change.po_id, lock=True)
+    # transfer_in without po_id: the oldest open transfer PO with an open line for this sku and location
+    return await repo.open_transfer_for(uow.session, change.sku, change.location) if kind == "transfer_in" else None
+
+
 async def on_receipt(uow: UnitOfWork, env: Envelope) -> None:
-    """Book a `stock_adjustment` receipt carrying a po_id; anything odd is flagged, never dropped."""
+    """Book a receipt (po_id) or a transfer arrival on its PO; anything odd is flagged, never dropped."""
     change = StockChanged.model_validate(env.data)
-    if change.type != "stock_adjustment" or change.reason != "receipt" or not change.po_id:
+    kind = _receipt_reason(change)
+    if kind is None:
         return
     at = change.time if change.time.tzinfo else change.time.replace(tzinfo=UTC)
     flag = {"event_id": change.event_id, "po_id": change.po_id, "sku": change.sku,
             "location": change.location, "quantity": change.quantity or 0.0, "at": at}
-    po = await repo.get_po(uow.session, change.po_id, lock=True)
+    po = await _receiving_po(uow, change, kind)
     if po is None:
-        await repo.add_flags(uow.session, [{**flag, "kind": "unknown_po",
-                                            "detail": f"receipt for unknown PO {change.po_id}"}])
-        return
+        if change.po_id:
+            await repo.add_flags(uow.session, [{**flag, "kind": "unknown_po",
+                                                "detail": f"{kind} for unknown PO {change.po_id}"}])
+        return  # a transfer_in no open transfer PO expects: a stock movement orders did not plan
+    flag["po_id"] = po.po_id
     try:
         after, outcome = apply_receipt(po, change.sku, change.location, change.quantity or 0.0, at,
                                        receipt_id=change.event_id)
@@ -132,6 +180,36 @@ async def on_receipt(uow: UnitOfWork, env: Envelope) -> None:
     entries = [outcome.audit] if outcome.audit else [
         _entry(after, "receipt", utcnow(), f"booked {change.quantity:g} of {change.sku} at {change.location}")]
     await commit_change(uow, po, after, entries, utcnow())
+
+
+async def on_delivery_outcome(uow: UnitOfWork, env: Envelope) -> None:
+    """notify's outcome of a PO email: the delivery row and the PO's delivery_status follow it.
+
+    sent -> delivered; failed or suppressed -> failed with notify's reason, which the next delay pass
+    turns into supplier_unresponsive (critical) naming the PO and the reason.
+    """
+    try:
+        outcome = DeliveryRecorded.model_validate(env.data)
+    except PayloadInvalid as exc:
+        raise PoisonMessage(f"invalid delivery outcome: {str(exc)[:300]}") from exc
+    if outcome.kind != "po_email":
+        return  # alert notifications are notify's own business
+    row = await repo.delivery_by_key(uow.session, outcome.idempotency_key)
+    if row is None or row.channel != "email" or row.status == "delivered":
+        return  # not ours, a webhook took over (resend), or already delivered: a late failure changes nothing
+    ok = outcome.status == "sent"
+    reason = None if ok else f"email {outcome.status}: {outcome.reason or 'no reason given'}"
+    await repo.update_delivery(uow.session, row.id, status="delivered" if ok else "failed",
+                               attempts=outcome.attempts, last_error=reason)
+    po = await repo.get_po(uow.session, row.po_id, lock=True)
+    if po is None or po.send_revision != row.revision:
+        return  # an older revision: the current one has its own delivery
+    now = utcnow()
+    after = (mark_delivered(po, outcome.attempts) if ok
+             else mark_delivery_failed(po, outcome.attempts, outcome.at, reason))
+    entry = _entry(after, "delivery", now, f"PO email {outcome.status} (revision {row.revision})"
+                   + (f": {outcome.reason}" if outcome.reason else ""))
+    await commit_change(uow, po, after, [entry], now)
 
 
 async def on_master(uow: UnitOfWork, env: Envelope) -> None:
@@ -152,5 +230,7 @@ def make_dispatch(cfg: OrdersSettings):
             await on_receipt(uow, env)
         elif env.type in ("replenish.ingest.supplier", "replenish.ingest.supplier_item"):
             await on_master(uow, env)
+        elif env.type == DELIVERY_TYPE:
+            await on_delivery_outcome(uow, env)
 
     return dispatch

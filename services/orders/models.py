@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -14,6 +15,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -30,8 +33,14 @@ purchase_orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("data", JSONB, nullable=False),  # the domain PurchaseOrder (codec.po_to_dict)
+    # Incremental delay checks: a saved PO is dirty until the next pass evaluates it; next_check_at is the
+    # next deadline (late, critical, unacknowledged) at which its alerts can change without a change to it.
+    Column("delay_dirty", Boolean, nullable=False, server_default=true()),
+    Column("next_check_at", DateTime(timezone=True), nullable=True),
     Index("ix_po_supplier_status", "supplier_id", "status", "created_at"),
     Index("ix_po_status", "status"),
+    Index("ix_po_delay_dirty", "po_id", postgresql_where=text("delay_dirty")),
+    Index("ix_po_next_check", "next_check_at", postgresql_where=text("next_check_at IS NOT NULL")),
 )
 
 po_audit = Table(
@@ -86,7 +95,7 @@ deliveries = Table(
     Column("channel", String(20), nullable=False),  # webhook | email | none
     Column("idempotency_key", String(64), nullable=False),
     Column("body", Text, nullable=False),  # frozen at enqueue: every retry is byte-identical
-    Column("status", String(20), nullable=False),  # pending | delivered | failed | requested
+    Column("status", String(20), nullable=False),  # pending | requested (email) | delivered | failed
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),
     Column("last_status_code", Integer, nullable=True),
@@ -95,6 +104,7 @@ deliveries = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("po_id", "revision", name="uq_deliveries_po_revision"),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_key", "idempotency_key"),
 )
 
 breakers = Table(

@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.codec import po_from_dict, po_to_dict
 from services.orders.domain import AuditEntry, CircuitBreaker, PurchaseOrder, SupplierItem
+from services.orders.domain.model import SENT, TRANSFER_PREFIX, WITH_SUPPLIER
 from services.orders.models import (
     alert_states,
     breakers,
@@ -33,11 +34,13 @@ async def get_po(session: AsyncSession, po_id: str, *, lock: bool = False) -> Pu
 
 
 async def save_po(session: AsyncSession, po: PurchaseOrder, now: datetime) -> None:
+    """Upsert the PO; every save marks it for the next delay pass (see delay_candidates)."""
     values = {"po_id": po.po_id, "supplier_id": po.supplier_id, "status": po.status,
-              "created_at": po.created_at, "updated_at": now, "data": po_to_dict(po)}
+              "created_at": po.created_at, "updated_at": now, "data": po_to_dict(po), "delay_dirty": True}
     stmt = insert(purchase_orders).values(**values)
     await session.execute(stmt.on_conflict_do_update(
-        index_elements=[PO.po_id], set_={k: stmt.excluded[k] for k in ("status", "updated_at", "data")}))
+        index_elements=[PO.po_id],
+        set_={k: stmt.excluded[k] for k in ("status", "updated_at", "data", "delay_dirty")}))
 
 
 async def open_po_for(session: AsyncSession, supplier_id: str, since: datetime) -> PurchaseOrder | None:
@@ -168,9 +171,12 @@ async def save_breaker(session: AsyncSession, supplier_id: str, b: CircuitBreake
                                      "opened_at": b.opened_at, "probe_at": b.probe_at})
 
 
-async def alert_state(session: AsyncSession) -> dict[str, Any]:
-    """Every alert key with what was last published for it."""
-    return {r.key: r for r in await session.execute(select(alert_states))}
+async def alert_state(session: AsyncSession, keys: list[str] | None = None) -> dict[str, Any]:
+    """What was last published per alert key (these keys only, when given)."""
+    stmt = select(alert_states)
+    if keys is not None:
+        stmt = stmt.where(alert_states.c.key.in_(keys))
+    return {r.key: r for r in await session.execute(stmt)}
 
 
 async def add_flags(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -183,3 +189,51 @@ async def flags_for(session: AsyncSession, po_id: str) -> list[dict[str, Any]]:
                                  .order_by(receipt_flags.c.id))
     return [{"kind": r.kind, "sku": r.sku, "location": r.location, "quantity": r.quantity, "detail": r.detail,
              "event_id": r.event_id, "at": r.at.isoformat()} for r in rows]
+
+
+async def delay_candidates(session: AsyncSession, now: datetime, limit: int) -> list[tuple[PurchaseOrder, datetime]]:
+    """POs saved since the last delay pass, or whose next deadline has passed, with the updated_at seen."""
+    stmt = (select(PO.data, PO.updated_at)
+            .where(or_(PO.delay_dirty.is_(True), PO.next_check_at <= now)).limit(limit))
+    return [(po_from_dict(r.data), r.updated_at) for r in await session.execute(stmt)]
+
+
+async def mark_checked(session: AsyncSession, checked: list[dict[str, Any]]) -> None:
+    """Clear dirty and store the next deadline; a PO saved again meanwhile (other updated_at) stays dirty."""
+    if checked:
+        stmt = (update(purchase_orders)
+                .where(PO.po_id == bindparam("b_po_id"), PO.updated_at == bindparam("b_seen"))
+                .values(delay_dirty=False, next_check_at=bindparam("b_next")))
+        await session.execute(stmt, checked)
+
+
+async def awaiting_ack(session: AsyncSession, supplier_ids: list[str]) -> list[PurchaseOrder]:
+    """Every sent, not yet acknowledged PO of these suppliers (what supplier_unresponsive is about)."""
+    if not supplier_ids:
+        return []
+    rows = await session.execute(select(PO.data).where(PO.supplier_id.in_(supplier_ids), PO.status == SENT))
+    return [po_from_dict(r.data) for r in rows]
+
+
+async def open_transfer_for(session: AsyncSession, sku: str, location: str) -> PurchaseOrder | None:
+    """The oldest transfer PO still on its way with an open line for sku at location, locked."""
+    stmt = (select(PO.data).where(PO.supplier_id.startswith(TRANSFER_PREFIX), PO.status.in_(sorted(WITH_SUPPLIER)),
+                                  PO.data["lines"].contains([{"sku": sku, "location": location}]))
+            .order_by(PO.created_at, PO.po_id).limit(20).with_for_update())
+    for row in await session.execute(stmt):
+        po = po_from_dict(row.data)
+        line = po.line(sku, location)
+        if line is not None and line.open_quantity > 0:
+            return po
+    return None
+
+
+async def delivery_by_key(session: AsyncSession, key: str) -> Any:
+    stmt = select(deliveries).where(deliveries.c.idempotency_key == key).with_for_update()
+    return (await session.execute(stmt)).first()
+
+
+async def current_delivery(session: AsyncSession, po_id: str, revision: int) -> Any:
+    stmt = (select(deliveries).where(deliveries.c.po_id == po_id, deliveries.c.revision == revision)
+            .with_for_update())
+    return (await session.execute(stmt)).first()

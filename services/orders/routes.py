@@ -21,6 +21,7 @@ from services.orders.domain import (
     edit_line,
     reject,
     reschedule,
+    resend,
     ship,
 )
 from services.orders.handlers import utcnow
@@ -95,6 +96,14 @@ async def reject_po(po_id: str, body: ReasonBody, request: Request, who: Approve
 async def cancel_po(po_id: str, request: Request, who: Approver, body: ReasonBody | None = None) -> dict[str, Any]:
     po = await change_po(_runtime(request), po_id,
                          single(cancel, actor=who.name, reason=body.reason if body else ""))
+    return await _detail(request, po)
+
+
+@router.post("/purchase-orders/{po_id}/resend")
+async def resend_po(po_id: str, request: Request, who: Approver, body: ReasonBody | None = None) -> dict[str, Any]:
+    """Push a PO whose delivery failed for good again: same revision, body and Idempotency-Key (409 else)."""
+    po = await change_po(_runtime(request), po_id, single(resend, actor=who.name, reason=body.reason if body else ""),
+                         redeliver_after=True)
     return await _detail(request, po)
 
 

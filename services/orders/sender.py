@@ -83,7 +83,8 @@ async def record_outcome(runtime: ServiceRuntime, cfg: OrdersSettings, row: Any,
             await repo.update_delivery(uow.session, row.id, status="pending" if retry else "failed",
                                        attempts=attempts, last_status_code=code, last_error=error,
                                        next_attempt_at=now + timedelta(seconds=wait) if retry else None)
-            after = None if retry or po is None else mark_delivery_failed(po, attempts, now)
+            reason = f"webhook: {error or f'HTTP {code}'} after {attempts} attempt(s)"
+            after = None if retry or po is None else mark_delivery_failed(po, attempts, now, reason)
             log.warning("push of %s rev %s to %s failed (attempt %d): %s", row.po_id, row.revision,
                         row.supplier_id, attempts, error or code)
         if po is not None and after is not None and row.revision == po.send_revision:

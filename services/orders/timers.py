@@ -10,9 +10,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 
 from services.orders import repository as repo
-from services.orders.codec import po_from_dict
-from services.orders.domain import STATUSES, PurchaseOrder, po_late_alert, send, submit, unresponsive_alert
-from services.orders.domain.model import APPROVED, PROPOSED, WITH_SUPPLIER
+from services.orders.domain import (
+    STATUSES,
+    PurchaseOrder,
+    next_check_at,
+    po_late_alert,
+    send,
+    submit,
+    unresponsive_alert,
+)
+from services.orders.domain.model import APPROVED, PROPOSED
 from services.orders.handlers import commit_change, request_delivery, utcnow
 from services.orders.models import alert_states, purchase_orders
 from services.orders.settings import OrdersSettings
@@ -31,7 +38,7 @@ async def dispatch_po(uow: UnitOfWork, po: PurchaseOrder, now: datetime) -> Purc
     sent, entry = send(po, now)
     channel = await request_delivery(uow, sent, now)
     if channel == "none":
-        sent = replace(sent, delivery_status="delivered")
+        sent = replace(sent, delivery_status="none")  # an internal transfer: nothing is pushed or mailed
     await commit_change(uow, po, sent, [entry], now)
     return sent
 
@@ -58,40 +65,46 @@ def _changed(alert: dict, last) -> bool:
     return last.status != alert["status"] or (alert["status"] == "firing" and last.severity != alert["severity"])
 
 
-async def _candidates(uow: UnitOfWork, firing_pos: set[str]) -> list[PurchaseOrder]:
-    where = PO.status.in_(sorted(WITH_SUPPLIER))
-    if firing_pos:
-        where = or_(where, PO.po_id.in_(sorted(firing_pos)))
-    rows = await uow.session.execute(select(PO.data).where(where))
-    return [po_from_dict(r.data) for r in rows]
+async def _publish_changed(uow: UnitOfWork, alerts: list[dict], states: dict, now: datetime) -> int:
+    published = 0
+    for alert in alerts:
+        if not _changed(alert, states.get(alert["key"])):
+            continue
+        data = AlertRaised.model_validate(alert).model_dump(mode="json", exclude_none=True)
+        await uow.publish(ORDERS_ALERTS, key=alert["key"], type=ALERT_TYPE, time=now, data=data)
+        await repo.upsert(uow.session, alert_states, {
+            "key": alert["key"], "status": alert["status"], "severity": alert["severity"],
+            "po_id": alert.get("po_id"), "supplier_id": alert.get("supplier_id"), "published_at": now})
+        published += 1
+    return published
 
 
 async def check_delays(runtime: ServiceRuntime, cfg: OrdersSettings, now: datetime) -> int:
-    """po_late per PO and supplier_unresponsive per supplier; publishes only what changed since last time."""
+    """po_late per PO and supplier_unresponsive per supplier, incrementally; publishes only what changed.
+
+    Only POs saved since the last pass (dirty) or whose next deadline (late, critical, unacknowledged
+    timeout) has passed are evaluated; supplier_unresponsive is re-evaluated for their suppliers only, over
+    those suppliers' sent POs. Each PO then stores its next deadline, so an idle fleet costs one indexed
+    query per pass whatever the number of POs.
+    """
     async with runtime.uow() as uow:
         lock = func.pg_try_advisory_xact_lock(func.hashtext("orders:delays"))
         if not (await uow.session.execute(select(lock))).scalar():
             return 0  # another replica evaluates this round
-        states = await repo.alert_state(uow.session)
-        firing = [s for s in states.values() if s.status == "firing"]
-        pos = await _candidates(uow, {s.po_id for s in firing if s.key.startswith("po_late:") and s.po_id})
-        by_supplier: dict[str, list[PurchaseOrder]] = defaultdict(list)
-        for po in pos:
-            by_supplier[po.supplier_id].append(po)
-        suppliers = set(by_supplier) | {s.supplier_id for s in firing
-                                        if s.key.startswith("supplier_unresponsive:") and s.supplier_id}
+        candidates = await repo.delay_candidates(uow.session, now, cfg.delay_batch)
+        pos = [po for po, _ in candidates]
+        suppliers = sorted({po.supplier_id for po in pos if not po.is_transfer})
+        waiting: dict[str, list[PurchaseOrder]] = defaultdict(list)
+        for po in await repo.awaiting_ack(uow.session, suppliers):
+            waiting[po.supplier_id].append(po)
         alerts = [po_late_alert(po, now) for po in pos]
-        alerts += [unresponsive_alert(s, by_supplier.get(s, []), now, cfg.unack_timeout_s) for s in suppliers]
-        published = 0
-        for alert in alerts:
-            if not _changed(alert, states.get(alert["key"])):
-                continue
-            data = AlertRaised.model_validate(alert).model_dump(mode="json", exclude_none=True)
-            await uow.publish(ORDERS_ALERTS, key=alert["key"], type=ALERT_TYPE, time=now, data=data)
-            await repo.upsert(uow.session, alert_states, {
-                "key": alert["key"], "status": alert["status"], "severity": alert["severity"],
-                "po_id": alert.get("po_id"), "supplier_id": alert.get("supplier_id"), "published_at": now})
-            published += 1
+        alerts += [unresponsive_alert(s, waiting.get(s, []), now, cfg.unack_timeout_s) for s in suppliers]
+        keys = {a["key"] for a in alerts}
+        states = await repo.alert_state(uow.session, sorted(keys))
+        published = await _publish_changed(uow, alerts, states, now)
+        await repo.mark_checked(uow.session, [
+            {"b_po_id": po.po_id, "b_seen": seen, "b_next": next_check_at(po, now, cfg.unack_timeout_s)}
+            for po, seen in candidates])
         counts = await repo.count_by_status(uow.session)
     for status in STATUSES:
         PURCHASE_ORDERS.labels(status).set(counts.get(status, 0))

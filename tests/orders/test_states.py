@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.orders.domain import STATUSES, IllegalTransition, legal_from, transition
+from services.orders.domain import STATUSES, IllegalTransition, legal_from, mark_delivery_failed, resend, transition
 from services.orders.domain.model import CANCELLED, RECEIVED, SENT
 
-from .builders import T0, with_status
+from .builders import T0, later, sent, with_status
 
 OPEN = ["proposed", "pending_approval", "approved", "sent", "acknowledged", "shipped", "partially_received"]
 WITH_SUPPLIER = ["sent", "acknowledged", "shipped", "partially_received"]
@@ -94,3 +94,14 @@ def test_audit_entry_serialises_all_six_fields():
 def test_legal_from_lists_the_contract_sources_of_approve():
     assert set(legal_from("approve")) == {"proposed", "pending_approval"}
     assert legal_from("nonsense") == ()
+
+
+def test_resend_is_legal_only_for_a_failed_delivery_and_keeps_status_and_revision():
+    po = sent()
+    with pytest.raises(IllegalTransition):
+        resend(po, "approver-1", later(hours=1))
+    failed = mark_delivery_failed(po, 6, later(hours=1), "HTTP 503")
+    again, entry = resend(failed, "approver-1", later(hours=2), "endpoint is back")
+    assert (again.status, again.send_revision, again.delivery_status, again.delivery_error) == (
+        "sent", 1, "pending", None)
+    assert (entry.action, entry.actor) == ("resend", "approver-1") and "endpoint is back" in entry.reason

@@ -3,7 +3,7 @@
 from .approvals import ApprovalRules, approve, edit_line, reject, required_approvals, submit
 from .breaker import BreakerConfig, CircuitBreaker, allow, record_failure, record_success, retry_after
 from .consolidation import add_reorder, order_quantity, po_id_for, window_closed
-from .delays import delay_alerts, po_late_alert, unresponsive_alert
+from .delays import delay_alerts, late_from, next_check_at, po_late_alert, unresponsive_alert
 from .model import (
     STATUSES,
     SYSTEM,
@@ -27,6 +27,7 @@ from .sending import (
     is_success,
     mark_delivered,
     mark_delivery_failed,
+    resend,
     retry_schedule,
     send,
     should_retry,
@@ -41,9 +42,9 @@ __all__ = [
     "IllegalTransition", "Performance", "PoLine", "PurchaseOrder", "Receipt", "ReceiptFlag", "ReceiptOutcome",
     "Reorder", "RetryPolicy", "Shipment", "SupplierItem", "ValidationError", "acknowledge", "add_reorder",
     "allow", "apply_receipt", "approve", "backoff_delay", "by_supplier", "by_supplier_item", "cancel",
-    "delay_alerts", "edit_line", "idempotency_key", "is_success", "legal_from", "mark_delivered",
-    "mark_delivery_failed", "order_quantity", "po_id_for", "po_late_alert", "push_body", "record_failure",
-    "record_success", "reject", "render_csv", "required_approvals", "reschedule", "retry_after",
-    "retry_schedule", "send", "ship", "should_retry", "sign", "snapshot", "submit", "transition",
-    "unresponsive_alert", "verify", "window_closed",
+    "delay_alerts", "edit_line", "idempotency_key", "is_success", "late_from", "legal_from", "mark_delivered",
+    "mark_delivery_failed", "next_check_at", "order_quantity", "po_id_for", "po_late_alert", "push_body",
+    "record_failure", "record_success", "reject", "render_csv", "required_approvals", "reschedule", "resend",
+    "retry_after", "retry_schedule", "send", "ship", "should_retry", "sign", "snapshot", "submit",
+    "transition", "unresponsive_alert", "verify", "window_closed",
 ]

@@ -6,10 +6,12 @@ A date is compared as a UTC calendar day: a PO due on D is late from the first i
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from .model import SENT, WITH_SUPPLIER, PurchaseOrder, number
+
+CRITICAL_AFTER_DAYS = 3  # po_late turns critical this many days past the due date
 
 
 def _alert(key: str, kind: str, firing: bool, severity: str, summary: str, now: datetime,
@@ -26,7 +28,7 @@ def _single(po: PurchaseOrder, attr: str) -> str | None:
     return values.pop() if len(values) == 1 else None
 
 
-def po_late_alert(po: PurchaseOrder, now: datetime, critical_after_days: int = 3) -> dict[str, Any]:
+def po_late_alert(po: PurchaseOrder, now: datetime, critical_after_days: int = CRITICAL_AFTER_DAYS) -> dict[str, Any]:
     due = po.due_date
     today = now.date()
     late = po.status in WITH_SUPPLIER and due is not None and today > due
@@ -56,23 +58,53 @@ def unresponsive_alert(supplier_id: str, pos: Sequence[PurchaseOrder], now: date
                        unack_timeout: timedelta | float) -> dict[str, Any]:
     """Over all of the supplier's POs: any sent, unacknowledged past the timeout, or undeliverable."""
     limit = _timeout(unack_timeout)
-    waiting = [po for po in pos if po.supplier_id == supplier_id and po.status == SENT]
+    # transfers are never acknowledged: only real suppliers can be unresponsive
+    waiting = [po for po in pos if po.supplier_id == supplier_id and po.status == SENT and not po.is_transfer]
     failed = [po.po_id for po in waiting if po.delivery_status == "failed"]
+    reasons = {po.po_id: po.delivery_error for po in waiting if po.delivery_status == "failed" and po.delivery_error}
     silent = [po.po_id for po in waiting
               if po.sent_at is not None and now - po.sent_at >= limit and po.po_id not in failed]
     firing = bool(failed or silent)
     if failed:
-        summary = f"supplier {supplier_id} did not accept PO(s) {', '.join(failed)} after the last retry"
+        why = "; ".join(f"{k}: {v}" for k, v in reasons.items())
+        summary = (f"supplier {supplier_id} did not get PO(s) {', '.join(failed)} after the last retry"
+                   + (f" ({why})" if why else ""))
     elif silent:
         summary = f"supplier {supplier_id} has not acknowledged PO(s) {', '.join(silent)} within {limit}"
     else:
         summary = f"supplier {supplier_id} is responsive again"
     explanation = {"formula": "sent and not acknowledged for >= unack_timeout, or push failed after "
                               "the last retry", "unack_timeout_s": limit.total_seconds(),
-                   "undelivered_po_ids": failed, "unacknowledged_po_ids": silent}
+                   "undelivered_po_ids": failed, "unacknowledged_po_ids": silent,
+                   "delivery_errors": reasons}
     return _alert(f"supplier_unresponsive:{supplier_id}", "supplier_unresponsive", firing,
                   "critical" if failed else "warning", summary, now, supplier_id=supplier_id,
                   po_id=(failed + silent)[0] if firing else None, explanation=explanation)
+
+
+def late_from(po: PurchaseOrder) -> datetime | None:
+    """The first instant the PO is late: midnight UTC after its due date (None when it cannot be late)."""
+    due = po.due_date
+    if po.status not in WITH_SUPPLIER or due is None:
+        return None
+    return datetime.combine(due + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def next_check_at(po: PurchaseOrder, now: datetime, unack_timeout: timedelta | float,
+                  critical_after_days: int = CRITICAL_AFTER_DAYS) -> datetime | None:
+    """The next instant at which this PO's delay alerts can change with no change to the PO itself.
+
+    Becoming late, turning critical, and passing the acknowledgement timeout; None when only a change of
+    the PO (receipt, acknowledgement, cancel, reschedule, delivery outcome) can change them.
+    """
+    deadlines = []
+    late = late_from(po)
+    if late is not None:
+        deadlines += [late, late + timedelta(days=critical_after_days)]
+    if po.status == SENT and po.sent_at is not None and not po.is_transfer:
+        deadlines.append(po.sent_at + _timeout(unack_timeout))
+    future = [d for d in deadlines if d > now]
+    return min(future) if future else None
 
 
 def delay_alerts(po: PurchaseOrder, now: datetime, unack_timeout: timedelta | float, *,

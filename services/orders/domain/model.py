@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 SYSTEM = "system"
+TRANSFER_PREFIX = "transfer:"
 
 PROPOSED = "proposed"
 PENDING_APPROVAL = "pending_approval"
@@ -108,7 +109,9 @@ class Reorder:
     def party_id(self) -> str:
         """Who fills this order: the supplier, or `transfer:<from_location>` for a transfer."""
         if self.kind == "transfer":
-            return f"transfer:{self.from_location}"
+            if not self.from_location:
+                raise ValidationError([f"reorder {self.reorder_id}: transfer without from_location"])
+            return f"{TRANSFER_PREFIX}{self.from_location}"
         if not self.supplier_id:
             raise ValidationError([f"reorder {self.reorder_id}: purchase without supplier_id"])
         return self.supplier_id
@@ -189,6 +192,7 @@ class PurchaseOrder:
     delivery_status: str = "none"  # none | pending | delivered | failed
     delivery_attempts: int = 0
     delivery_failed_at: datetime | None = None
+    delivery_error: str | None = None  # why the last delivery failed (push answer, mail outcome)
     shipments: tuple[Shipment, ...] = ()
     unmatched_receipts: tuple[Receipt, ...] = ()
     receipt_ids: tuple[str, ...] = ()
@@ -200,6 +204,11 @@ class PurchaseOrder:
     @property
     def reorder_ids(self) -> frozenset[str]:
         return frozenset(r for ln in self.lines for r in ln.reorder_ids)
+
+    @property
+    def is_transfer(self) -> bool:
+        """An internal transfer between locations: never pushed, emailed or acknowledged by anyone."""
+        return self.supplier_id.startswith(TRANSFER_PREFIX)
 
     @property
     def due_date(self) -> date | None:

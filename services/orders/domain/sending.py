@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from .model import SYSTEM, AuditEntry, PurchaseOrder
+from .model import SYSTEM, AuditEntry, IllegalTransition, PurchaseOrder
 from .states import transition
 
 _KEY_NAMESPACE = uuid.UUID("6f1d3c52-8a57-4d0e-9a35-2b7e4f0c9d11")
@@ -73,9 +73,25 @@ def send(po: PurchaseOrder, now: datetime, actor: str = SYSTEM) -> tuple[Purchas
 
 
 def mark_delivered(po: PurchaseOrder, attempts: int) -> PurchaseOrder:
-    return replace(po, delivery_status="delivered", delivery_attempts=attempts, delivery_failed_at=None)
+    return replace(po, delivery_status="delivered", delivery_attempts=attempts, delivery_failed_at=None,
+                   delivery_error=None)
 
 
-def mark_delivery_failed(po: PurchaseOrder, attempts: int, now: datetime) -> PurchaseOrder:
+def mark_delivery_failed(po: PurchaseOrder, attempts: int, now: datetime,
+                         reason: str | None = None) -> PurchaseOrder:
     """The last retry failed: the supplier is unresponsive until it answers (see delays)."""
-    return replace(po, delivery_status="failed", delivery_attempts=attempts, delivery_failed_at=now)
+    return replace(po, delivery_status="failed", delivery_attempts=attempts, delivery_failed_at=now,
+                   delivery_error=reason)
+
+
+def resend(po: PurchaseOrder, actor: str, now: datetime, reason: str = "") -> tuple[PurchaseOrder, AuditEntry]:
+    """Hand the same revision (same body, same Idempotency-Key) to delivery again after it failed for good."""
+    if po.is_transfer:
+        raise IllegalTransition(po.po_id, po.status, "resend", "an internal transfer is never pushed")
+    if po.delivery_status != "failed":
+        raise IllegalTransition(po.po_id, po.status, "resend",
+                                f"only a failed delivery is pushed again (delivery is {po.delivery_status})")
+    after, entry = transition(po, "resend", actor, now,
+                              f"revision {po.send_revision} again" + (f"; {reason}" if reason else ""))
+    return replace(after, delivery_status="pending", delivery_attempts=0, delivery_failed_at=None,
+                   delivery_error=None), entry

@@ -46,6 +46,8 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     # cancel closes whatever is still open; quantities already received stay on the lines
     "cancel": {s: CANCELLED for s in _OPEN},
     "reschedule": {s: s for s in _OPEN},
+    # push the same revision again after its delivery failed for good; the status stays
+    "resend": {s: s for s in (*_WITH_SUPPLIER, PARTIALLY_RECEIVED)},
 }
 
 
