@@ -33,6 +33,7 @@ LEGAL = {
     **{("receive_all", s): "received" for s in WITH_SUPPLIER},
     **{("cancel", s): "cancelled" for s in OPEN},
     **{("reschedule", s): s for s in OPEN},
+    **{("resend", s): s for s in WITH_SUPPLIER},
 }
 ACTIONS = sorted({a for a, _ in LEGAL})
 PAIRS = [(a, s) for a in ACTIONS for s in STATUSES]
