@@ -118,6 +118,21 @@ def _aligned(grid: np.ndarray, known: list[str], ends: dict[str, date], first: d
     return np.maximum(np.mean(rows, axis=0), 0.0) * scale
 
 
+def split_round(items: list, workers: int, min_chunk: int) -> list[list]:
+    """At most one chunk per worker, none smaller than min_chunk (one call amortises better than two),
+    sizes as equal as possible."""
+    if not items:
+        return []
+    parts = max(1, min(workers, len(items) // max(min_chunk, 1)))
+    size, extra = divmod(len(items), parts)
+    out, at = [], 0
+    for i in range(parts):
+        n = size + (i < extra)
+        out.append(items[at:at + n])
+        at += n
+    return out
+
+
 def observed_days(first_day: date, last_day: date, censored_days: int) -> int:
     return max((last_day - first_day).days + 1 - censored_days, 0)
 

@@ -31,6 +31,7 @@ from services.forecast.planning import (
     needs_profile,
     profile_sources,
     required_horizon,
+    split_round,
 )
 from services.forecast.settings import ForecastSettings
 from shared.events.envelope import make_envelope
@@ -134,9 +135,7 @@ class Forecaster:
     async def _fit(self, histories: list[SeriesHistory], horizon: int) -> list[SeriesForecast]:
         """One forecast_batch call per worker, each over a large chunk (the Prophet budget is per call)."""
         s = self.settings
-        parts = max(1, min(s.workers, len(histories) // max(s.min_chunk, 1)))
-        size = -(-len(histories) // parts)
-        chunks = [histories[i:i + size] for i in range(0, len(histories), size)]
+        chunks = split_round(histories, s.workers, s.min_chunk)
         loop = asyncio.get_running_loop()
         done = await asyncio.gather(*(loop.run_in_executor(
             self.pool, _fit, chunk, horizon, s.prophet_flag, s.extra_quantiles, s.prophet_budget)

@@ -4,8 +4,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import numpy as np
+import pytest
 
-from services.forecast.planning import DayDemand, borrowed_profile, profile_sources, required_horizon, review_days
+from services.forecast.planning import (
+    DayDemand,
+    borrowed_profile,
+    profile_sources,
+    required_horizon,
+    review_days,
+    split_round,
+)
+from services.forecast.settings import ForecastSettings
 
 END = date(2026, 3, 1)  # a Sunday
 
@@ -66,3 +75,17 @@ def test_category_profile_is_the_mean_per_member_and_ignores_days_before_a_membe
 def test_no_profile_from_a_source_with_too_few_observed_days():
     days = [DayDemand("OLD", END - timedelta(days=k), 5.0) for k in range(3)]
     assert borrowed_profile(days, ["OLD"], {"OLD": (END - timedelta(days=2), END)}, END) is None
+
+
+def test_round_is_split_one_chunk_per_worker_but_never_below_the_minimum():
+    assert [len(c) for c in split_round(list(range(5000)), 2, 500)] == [2500, 2500]
+    assert [len(c) for c in split_round(list(range(700)), 4, 500)] == [700]
+    assert [len(c) for c in split_round(list(range(1001)), 2, 500)] == [501, 500]
+    assert split_round([], 2, 500) == []
+
+
+def test_extra_quantiles_setting_is_parsed_and_validated():
+    assert ForecastSettings(quantiles="0.98, 0.95").extra_quantiles == (0.95, 0.98)
+    assert ForecastSettings().extra_quantiles == ()
+    with pytest.raises(ValueError):
+        ForecastSettings(quantiles="0.95,1.5")
