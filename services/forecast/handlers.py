@@ -139,9 +139,10 @@ async def on_promotion(uow: UnitOfWork, env: Envelope) -> None:
     await uow.session.execute(stmt.on_conflict_do_update(
         index_elements=[promotions.c.sku, promotions.c.location, promotions.c.start],
         set_={"end": stmt.excluded.end}))
+    # a planned promotion makes its series due at once (even one being fitted right now)
     at = series.c.location if promo.location is None else promo.location
     await uow.session.execute(update(series).where(series.c.sku == promo.sku, series.c.location == at)
-                              .values(dirty=True, forecast_as_of=None))  # a planned promotion is due at once
+                              .values(dirty=True, forecast_as_of=None, last_arrival_at=func.now()))
 
 
 HANDLERS = {"replenish.ingest.sale": on_sale, "replenish.ingest.return": on_sale,

@@ -147,7 +147,10 @@ async def _release(session: AsyncSession, saved: list[Saved]) -> None:
                "changed": [float(s.claimed.changed_quantity) for s in saved],
                "cut": [s.claimed.last_day - timedelta(days=120) for s in saved]}
     await session.execute(text(
-        "UPDATE forecast.series s SET dirty = s.last_arrival_at > v.arrival, forecast_as_of = v.as_of, "
+        "UPDATE forecast.series s SET dirty = s.last_arrival_at > v.arrival, "
+        # an override or promotion that arrived during the fit reset forecast_as_of: keep it due
+        "forecast_as_of = CASE WHEN s.last_arrival_at > v.arrival AND s.forecast_as_of IS NULL THEN NULL "
+        "ELSE v.as_of END, "
         "baseline = v.baseline, changed_quantity = greatest(s.changed_quantity - v.changed, 0), "
         "claimed_until = NULL FROM unnest(CAST(:locs AS text[]), CAST(:skus AS text[]), "
         "CAST(:arrivals AS timestamptz[]), CAST(:as_of AS date[]), CAST(:baselines AS float8[]), "
@@ -181,5 +184,5 @@ async def add_override(session: AsyncSession, values: dict) -> int:
     row = await session.execute(insert(overrides).values(**values).returning(overrides.c.id))
     await session.execute(update(series).where(series.c.location == values["location"],
                                                series.c.sku == values["sku"]).values(
-        dirty=True, forecast_as_of=None, last_arrival_at=func.now() - text("interval '1 hour'")))
+        dirty=True, forecast_as_of=None, last_arrival_at=func.now()))
     return row.scalar_one()
