@@ -150,24 +150,21 @@ class OutboxRelay:
 
     async def _send(self, messages: list[tuple[str, bytes | None, bytes, list | None]]) -> None:
         """Per partition, in order, as whole record batches: no future per message (about twice the rate of
-        send()). Batches of one partition queue behind each other, so a key's order holds."""
+        send()). A partition's batches queue behind each other, so a key's order holds; batches go out in
+        the order of their first message, so across topics the outbox order is kept as far as Kafka can."""
         open_: dict[tuple[str, int], Any] = {}
-        ready: list[tuple[str, int, Any]] = []
+        created: list[tuple[str, int, Any]] = []
         counts = {topic: len(await self.producer.partitions_for(topic)) for topic in {m[0] for m in messages}}
         for topic, key, value, headers in messages:
             partition = self._partition(key, counts[topic])
             builder = open_.get((topic, partition))
-            if builder is None:
+            if builder is None or builder.append(timestamp=None, key=key, value=value,
+                                                 headers=headers or []) is None:
                 builder = open_[(topic, partition)] = self.producer.create_batch()
-            if builder.append(timestamp=None, key=key, value=value, headers=headers or []) is None:
-                ready.append((topic, partition, builder))  # full: a fresh one continues this partition
-                builder = open_[(topic, partition)] = self.producer.create_batch()
-                if builder.append(timestamp=None, key=key, value=value, headers=headers or []) is None:
-                    raise ValueError(f"message of {len(value)} bytes exceeds the producer's batch size")
-        ready += [(topic, partition, builder) for (topic, partition), builder in open_.items()]
-        ready.sort(key=lambda entry: (entry[0], entry[1]))  # stable: a partition's batches keep their order
+                created.append((topic, partition, builder))
+                builder.append(timestamp=None, key=key, value=value, headers=headers or [])  # a first always fits
         futures = []
-        for topic, partition, builder in ready:
+        for topic, partition, builder in created:
             builder.close()  # a closed batch is sent at once instead of lingering
             futures.append(await self.producer.send_batch(builder, topic, partition=partition))
         for future in futures:
