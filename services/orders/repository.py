@@ -194,7 +194,7 @@ async def flags_for(session: AsyncSession, po_id: str) -> list[dict[str, Any]]:
 async def delay_candidates(session: AsyncSession, now: datetime, limit: int) -> list[tuple[PurchaseOrder, datetime]]:
     """POs saved since the last delay pass, or whose next deadline has passed, with the updated_at seen."""
     stmt = (select(PO.data, PO.updated_at)
-            .where(or_(PO.delay_dirty.is_(True), PO.next_check_at <= now)).limit(limit))
+            .where(or_(PO.delay_dirty, PO.next_check_at <= now)).limit(limit))
     return [(po_from_dict(r.data), r.updated_at) for r in await session.execute(stmt)]
 
 

@@ -15,6 +15,7 @@ class OrdersSettings(BaseSettings):
     tick_s: float = 0.5                     # wall-clock period of the window closer and the sender
     delay_check_s: float = 2.0              # period of the po_late / supplier_unresponsive evaluation
     unack_timeout_s: float = 86400.0        # sent and not acknowledged for this long: supplier_unresponsive
+    metrics_every_s: float = 15.0           # period of the replenish_purchase_orders{status} count
     delay_batch: int = 2000                 # POs evaluated per delay pass at most (the rest next pass)
     push_timeout_s: float = 5.0
     retry_base_s: float = 1.0

@@ -105,15 +105,20 @@ async def check_delays(runtime: ServiceRuntime, cfg: OrdersSettings, now: dateti
         await repo.mark_checked(uow.session, [
             {"b_po_id": po.po_id, "b_seen": seen, "b_next": next_check_at(po, now, cfg.unack_timeout_s)}
             for po, seen in candidates])
-        counts = await repo.count_by_status(uow.session)
+    return published
+
+
+async def refresh_metrics(runtime: ServiceRuntime) -> None:
+    """replenish_purchase_orders{status}: a count over every PO, so on its own slower period."""
+    async with runtime.sessionmaker() as session:
+        counts = await repo.count_by_status(session)
     for status in STATUSES:
         PURCHASE_ORDERS.labels(status).set(counts.get(status, 0))
-    return published
 
 
 async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event, cfg: OrdersSettings) -> None:
     """The window closer every tick, delay checks every delay_check_s; one failing round stops nothing."""
-    last_delay_check = 0.0
+    last_delay_check = last_metrics = -float("inf")
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         try:
@@ -121,6 +126,9 @@ async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event, cfg: OrdersSe
             if loop.time() - last_delay_check >= cfg.delay_check_s:
                 last_delay_check = loop.time()
                 await check_delays(runtime, cfg, utcnow())
+            if loop.time() - last_metrics >= cfg.metrics_every_s:
+                last_metrics = loop.time()
+                await refresh_metrics(runtime)
         except Exception:
             log.exception("orders timer round failed")
         try:

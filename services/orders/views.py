@@ -9,7 +9,8 @@ from services.orders.domain.model import number
 
 
 def summary(po: PurchaseOrder) -> dict[str, Any]:
-    return {**snapshot(po), "delivery_status": po.delivery_status, "send_revision": po.send_revision}
+    return {**snapshot(po), "delivery_status": po.delivery_status, "delivery_attempts": po.delivery_attempts,
+            "delivery_error": po.delivery_error, "send_revision": po.send_revision}
 
 
 async def detail(session: Any, po: PurchaseOrder, rules: ApprovalRules) -> dict[str, Any]:
