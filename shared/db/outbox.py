@@ -12,7 +12,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import BigInteger, Table, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.observability.metrics import OUTBOX_BACKLOG
@@ -74,10 +75,10 @@ class OutboxRelay:
 
     def __init__(self, engine: AsyncEngine, outbox: Table, producer: AIOKafkaProducer, *,
                  wake: asyncio.Event, service: str, batch_size: int = 2000, idle_s: float = 0.25,
-                 max_messages: int = 20_000) -> None:
+                 max_messages: int = 20_000, max_bytes: int = 16 * 1024 * 1024) -> None:
         self.engine, self.outbox, self.producer = engine, outbox, producer
         self.wake, self.service, self.batch_size, self.idle_s = wake, service, batch_size, idle_s
-        self.max_messages = max_messages
+        self.max_messages, self.max_bytes = max_messages, max_bytes
         self.lock_id = zlib.crc32(f"outbox:{outbox.schema}".encode())
         self.backlog = 0
         self._more = False
@@ -112,14 +113,22 @@ class OutboxRelay:
         stopper.cancel()
 
     async def publish_batch(self) -> int:
-        """Send the oldest unpublished rows (up to batch_size rows / max_messages messages), wait for the
-        broker's acks, then mark them; returns how many messages were sent."""
+        """Send the oldest unpublished rows (up to batch_size rows, max_bytes of payload, max_messages
+        messages; always at least one row), wait for the broker's acks, then mark them; returns how many
+        messages were sent."""
         ob = self.outbox
         async with self.engine.begin() as conn:
+            # Sizes first: a backlog of batched rows (after a broker outage) must not be read into memory whole.
+            heads = (await conn.execute(
+                select(ob.c.id, func.octet_length(ob.c.payload))
+                .where(ob.c.published_at.is_(None)).order_by(ob.c.id).limit(self.batch_size))).all()
+            ids = _within(heads, self.max_bytes)
             rows = (await conn.execute(
                 select(ob.c.id, ob.c.topic, ob.c.key, ob.c.payload, ob.c.headers)
-                .where(ob.c.published_at.is_(None)).order_by(ob.c.id).limit(self.batch_size))).all()
+                .where(ob.c.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger))))
+                .order_by(ob.c.id))).all() if ids else []
             taken = self._take(rows)
+            taken.more = taken.more or len(heads) >= self.batch_size or len(ids) < len(heads)
             if taken.ids:
                 await self._send(taken.messages)
                 # One array parameter: an IN list of thousands of literals costs more to compile than to run.
@@ -133,7 +142,7 @@ class OutboxRelay:
         return len(taken.messages)
 
     def _take(self, rows: list[Any]) -> _Round:
-        taken = _Round(more=len(rows) >= self.batch_size)
+        taken = _Round()
         for row in rows:
             headers = row.headers or {}
             if headers.get(BATCH_HEADER):
@@ -181,6 +190,17 @@ class OutboxRelay:
                 self._partitions.clear()
             cached = self._partitions[(key, count)] = DefaultPartitioner()(key, every, every)
         return cached
+
+
+def _within(heads: list[Any], max_bytes: int) -> list[int]:
+    """The ids of the oldest rows whose payloads fit in max_bytes (the first one always)."""
+    ids, total = [], 0
+    for row_id, size in heads:
+        total += size or 0
+        if ids and total > max_bytes:
+            break
+        ids.append(row_id)
+    return ids
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -121,6 +121,23 @@ async def test_batched_outbox_rows_keep_each_keys_order_among_single_rows(kafka,
     assert unpublished == []
 
 
+async def test_relay_reads_a_backlog_of_batched_rows_a_few_megabytes_at_a_time(kafka, db):
+    engine, metadata, _ = db
+    topic = await _topic(kafka)
+    for part in range(3):
+        async with _uow(engine, metadata) as uow:
+            await uow.publish_batch([(topic, "k", f"{part}-{n}".encode()) for n in range(40)])
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    outbox = metadata.tables[f"{metadata.schema}.outbox"]
+    relay = OutboxRelay(engine, outbox, producer, wake=asyncio.Event(), service="test", max_bytes=500)
+    sent = [await relay.publish_batch() for _ in range(4)]
+    await producer.stop()
+    assert sent == [40, 40, 40, 0]  # each row is ~1.6 kB: one per round, never none
+    records = await _read_all(kafka, topic, 120)
+    assert [r.value.decode() for r in records] == [f"{p}-{n}" for p in range(3) for n in range(40)]
+
+
 async def test_rolled_back_unit_of_work_publishes_nothing(db):
     engine, metadata, _ = db
     with pytest.raises(RuntimeError):
