@@ -179,8 +179,12 @@ async def test_transfer_is_never_pushed_or_emailed_and_closes_on_transfer_in(o):
     po = await _po(o, party, "sent")
     assert po is not None and po["delivery_status"] == "none" and po["deliveries"] == []
     assert await _email_requests(o, po["po_id"]) == []
-    snaps = [e["data"] for e in await o["pos"].read() if e["data"].get("po_id") == po["po_id"]]
-    assert snaps[-1]["lines"][0]["open_quantity"] == 20  # policy counts it on order until it arrives
+    async def sent_snapshot():
+        return [e["data"] for e in await o["pos"].read()
+                if e["type"] == "replenish.orders.purchase_order" and e["data"]["po_id"] == po["po_id"]
+                and e["data"]["status"] == "sent"]
+    snaps = await _poll(sent_snapshot, within=10)
+    assert snaps and snaps[-1]["lines"][0]["open_quantity"] == 20  # policy counts it on order until it arrives
     for n, qty in enumerate((15, 5)):
         await _publish(o, STOCK, f"{loc}:SKU-1", "replenish.ingest.stock_adjustment", {
             "event_id": f"tin-{RUN}-{n}", "source": "wms", "type": "stock_adjustment", "sku": "SKU-1",
