@@ -50,7 +50,11 @@ async def on_po_email(uow: UnitOfWork, env: Envelope, *, config: PoEmail | None)
            "reason": decision.reason, "attempts": 0, "created_at": now, "at": now,
            "next_attempt_at": now if decision.status == "pending" else None}
     if not await repo.add_po_email(uow.session, row):
-        return False  # this PO revision was handled before
+        if not env.data.get("resend"):
+            return False  # this PO revision was handled before
+        # Orders asks again after a final failure: the same email (same key) gets a fresh round of attempts.
+        if not await repo.reopen_po_email(uow.session, request.idempotency_key, row):
+            return False
     if decision.status == "pending":
         return True
     log.warning("PO %s revision %d for supplier %s not emailed (%s): %s", request.po_id, request.revision,
@@ -63,7 +67,9 @@ async def record_po_outcome(uow: UnitOfWork, row: Mapping[str, Any], *, status: 
                             at: datetime, reason: str | None = None) -> None:
     """DeliveryRecorded for a PO email; the alert fields name the PO, since no alert caused it."""
     key = row["idempotency_key"]
-    await uow.publish(DELIVERIES, key=row["po_id"], type=DELIVERY_TYPE, time=at, id=f"{key}:{status}",
+    # One outcome per attempt round: a resend's outcome must not look like a redelivery of the first one.
+    await uow.publish(DELIVERIES, key=row["po_id"], type=DELIVERY_TYPE, time=at,
+                      id=f"{key}:{status}:{at.isoformat()}",
                       data={"kind": "po_email", "alert_id": f"po:{row['po_id']}", "alert_key": f"po_email:{row['po_id']}",
                             "revision": row["revision"], "receiver": RECEIVER, "channel": "email",
                             "status": status, "attempts": attempts, "at": at.isoformat(),

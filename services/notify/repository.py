@@ -212,6 +212,17 @@ async def add_po_email(session: AsyncSession, row: dict[str, Any]) -> bool:
     return (await session.execute(stmt)).first() is not None
 
 
+async def reopen_po_email(session: AsyncSession, key: str, row: dict[str, Any]) -> bool:
+    """Start a new round of attempts for an email that finally failed or was suppressed; False otherwise."""
+    result = await session.execute(
+        update(po_emails).where(po_emails.c.idempotency_key == key,
+                                po_emails.c.status.in_(("failed", "suppressed")))
+        .values(status=row["status"], reason=row["reason"], attempts=0, at=row["at"], last_error=None,
+                next_attempt_at=row["next_attempt_at"], recipient=row["recipient"])
+        .returning(po_emails.c.idempotency_key))
+    return result.first() is not None
+
+
 async def due_po_emails(session: AsyncSession, now: datetime, *, limit: int) -> list[Mapping[str, Any]]:
     stmt = (select(po_emails).where(and_(po_emails.c.status.in_(("pending", "sending")),
                                          po_emails.c.next_attempt_at <= now))

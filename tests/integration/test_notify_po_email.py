@@ -189,3 +189,19 @@ async def test_mail_server_refusing_once_is_retried_and_the_po_arrives_once(serv
     [row] = await asyncio.to_thread(wait_for, lambda: [e for e in emails(service, po_id) if e["status"] == "sent"])
     assert row["attempts"] == 2 and mailbox.refused == 1
     assert len(mails_for(mailbox, po_id)) == 1
+
+
+async def test_a_resend_after_a_final_failure_mails_the_same_po_once_more(service, mailbox):
+    po_id = f"PO-{uuid.uuid4().hex[:8]}"
+    failed = po_request(po_id, to=None)
+    await publish(service, failed)
+    await asyncio.to_thread(wait_for, lambda: [e for e in emails(service, po_id) if e["status"] == "failed"])
+    fixed = po_request(po_id)  # the supplier's address arrived; orders asks again under the same key
+    resend = {**fixed, "id": str(uuid.uuid4()), "data": {**fixed["data"], "resend": True}}
+    await publish(service, resend, {**resend, "id": str(uuid.uuid4())})
+    [row] = await asyncio.to_thread(wait_for, lambda: [e for e in emails(service, po_id) if e["status"] == "sent"])
+    assert row["attempts"] == 1
+    await asyncio.sleep(1.0)
+    assert len(mails_for(mailbox, po_id)) == 1
+    outcomes = await deliveries_for(service, po_id, 2)
+    assert [o["status"] for o in outcomes] == ["failed", "sent"]
