@@ -70,7 +70,8 @@ async def record_po_outcome(uow: UnitOfWork, row: Mapping[str, Any], *, status: 
     # One outcome per attempt round: a resend's outcome must not look like a redelivery of the first one.
     await uow.publish(DELIVERIES, key=row["po_id"], type=DELIVERY_TYPE, time=at,
                       id=f"{key}:{status}:{at.isoformat()}",
-                      data={"kind": "po_email", "alert_id": f"po:{row['po_id']}", "alert_key": f"po_email:{row['po_id']}",
+                      data={"kind": "po_email", "alert_id": f"po:{row['po_id']}",
+                            "alert_key": f"po_email:{row['po_id']}",
                             "revision": row["revision"], "receiver": RECEIVER, "channel": "email",
                             "status": status, "attempts": attempts, "at": at.isoformat(),
                             "idempotency_key": key, "po_id": row["po_id"], "supplier_id": row["supplier_id"],
