@@ -1,4 +1,4 @@
-"""Decider: recompute positions, reorders and alerts of keys whose inputs changed, once input has caught up."""
+"""Decider: recompute positions, reorders and alerts of keys whose own inputs changed and then went quiet."""
 from __future__ import annotations
 
 import asyncio
@@ -11,43 +11,57 @@ from services.policy.settings import policy_settings
 from shared.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+Key = tuple[str, str]
 
 
-async def decide_dirty(uow_factory: Callable[[], UnitOfWork], limit: int = 1000) -> int:
-    """Recompute up to `limit` dirty keys, each in its own transaction; returns how many were decided."""
+async def decide_due(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, max_wait_s: float,
+                     limit: int) -> int:
+    """Claim up to `limit` due keys (a short transaction of its own, so the consumer never waits on the
+    decider's row locks), then decide them together in one transaction; returns how many were claimed."""
     async with uow_factory() as uow:
-        keys = await repo.dirty_keys(uow.session, limit)
-    done = 0
-    for location, sku in keys:
+        keys = await repo.claim_due(uow.session, quiet_s, max_wait_s, limit)
+    if not keys:
+        return 0
+    try:
         async with uow_factory() as uow:
-            if await repo.claim_dirty(uow.session, location, sku):
+            for location, sku in keys:
                 await recompute(uow, location, sku)
-                done += 1
+    except Exception:
+        log.warning("deciding %d keys together failed; deciding them one at a time", len(keys), exc_info=True)
+        await _one_at_a_time(uow_factory, keys)
+    return len(keys)
+
+
+async def _one_at_a_time(uow_factory: Callable[[], UnitOfWork], keys: list[Key]) -> None:
+    """Only the culprit fails; its mark stays cleared (its next input marks it again) so it cannot stall the rest."""
+    for location, sku in keys:
+        try:
+            async with uow_factory() as uow:
+                await recompute(uow, location, sku)
+        except Exception:
+            log.exception("deciding %s:%s failed", location, sku)
+
+
+async def decide_dirty(uow_factory: Callable[[], UnitOfWork], limit: int = 100) -> int:
+    """Decide every dirty key now, quiet or not (tests, benchmarks, drains); returns how many."""
+    done = 0
+    while n := await decide_due(uow_factory, quiet_s=0.0, max_wait_s=0.0, limit=limit):
+        done += n
     return done
 
 
-async def _quiet_for(runtime) -> float | None:
-    async with runtime.sessionmaker() as session:
-        return await repo.quiet_for(session)
-
-
 async def run(runtime, stop: asyncio.Event) -> None:
-    """Decide when inputs have caught up (no consumer lag) and been quiet for a moment, or at the latest
-    `decide_max_delay_s` after the first waiting mark, so a steady stream still gets decisions."""
+    """Each pass decides the keys whose inputs have been quiet `decide_quiet_s` (or that waited
+    `decide_max_delay_s`, so a steady stream still gets decisions), oldest first, `decide_batch` at a time:
+    a key's stock count is decided promptly without waiting for the whole input to go quiet."""
     cfg = policy_settings()
-    loop = asyncio.get_running_loop()
-    waiting_since = loop.time()
     while not stop.is_set():
-        quiet = await _quiet_for(runtime)
-        if quiet is None:
-            waiting_since = loop.time()
-        else:
-            caught_up = not any(runtime.consumer_lag().values())
-            if (caught_up and quiet >= cfg.decide_quiet_s) or loop.time() - waiting_since >= cfg.decide_max_delay_s:
-                n = await decide_dirty(runtime.uow)
-                waiting_since = loop.time()
-                log.debug("decided %d keys", n)
-                continue
+        n = await decide_due(runtime.uow, quiet_s=cfg.decide_quiet_s, max_wait_s=cfg.decide_max_delay_s,
+                             limit=cfg.decide_batch)
+        if n:
+            log.debug("decided %d keys", n)
+        if n >= cfg.decide_batch:
+            continue  # more are due: no pause
         try:
             await asyncio.wait_for(stop.wait(), timeout=cfg.decide_poll_s)
         except TimeoutError:

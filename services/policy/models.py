@@ -47,6 +47,8 @@ stock = Table(
     Column("last_sale_at", DateTime(timezone=True), nullable=True),
     # set (wall clock) when an event changed what this key's decision depends on; cleared by the decider
     Column("dirty_at", DateTime(timezone=True), nullable=True),
+    # when the key first became dirty since its last decision: the decider's priority and longest wait
+    Column("dirty_since", DateTime(timezone=True), nullable=True),
     Index("ix_stock_dirty", "dirty_at", postgresql_where=text("dirty_at IS NOT NULL")),
 )
 

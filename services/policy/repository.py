@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, select, update
+from sqlalchemy import Table, and_, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,32 +86,36 @@ async def delta_after(session: AsyncSession, location: str, sku: str, after: dat
 
 
 async def mark_dirty(session: AsyncSession, location: str, sku: str) -> None:
-    await session.execute(update(stock).where(stock.c.location == location, stock.c.sku == sku)
-                          .values(dirty_at=func.now()))
+    await mark_dirty_many(session, [(location, sku)])
 
 
-async def dirty_keys(session: AsyncSession, limit: int) -> list[tuple[str, str]]:
-    rows = await session.execute(select(stock.c.location, stock.c.sku).where(stock.c.dirty_at.is_not(None))
-                                 .order_by(stock.c.dirty_at).limit(limit))
-    return [(r.location, r.sku) for r in rows]
+async def mark_dirty_many(session: AsyncSession, keys: list[tuple[str, str]]) -> None:
+    """Inputs of these keys changed now; the first-dirty time is kept until a decision clears it."""
+    if keys:
+        await session.execute(text(
+            "UPDATE policy.stock s SET dirty_at = now(), dirty_since = COALESCE(s.dirty_since, now()) "
+            "FROM unnest(CAST(:locs AS text[]), CAST(:skus AS text[])) AS v(location, sku) "
+            "WHERE s.location = v.location AND s.sku = v.sku"),
+            {"locs": [k[0] for k in keys], "skus": [k[1] for k in keys]})
 
 
-async def quiet_for(session: AsyncSession) -> float | None:
-    """Seconds since the newest dirty mark (None when nothing is dirty)."""
-    value = (await session.execute(select(func.extract("epoch", func.now() - func.max(stock.c.dirty_at)))
-                                   .where(stock.c.dirty_at.is_not(None)))).scalar_one()
-    return None if value is None else float(value)
+async def claim_due(session: AsyncSession, quiet_s: float, max_wait_s: float, limit: int) -> list[tuple[str, str]]:
+    """Clear and return up to `limit` dirty keys, oldest first-dirty first, whose own inputs have been quiet
+    `quiet_s` (or that waited `max_wait_s`); keys another decider is claiming are skipped."""
+    rows = await session.execute(text(
+        "UPDATE policy.stock s SET dirty_at = NULL, dirty_since = NULL FROM ("
+        " SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
+        " WHERE dirty_at IS NOT NULL AND (dirty_at <= now() - make_interval(secs => :quiet)"
+        "  OR COALESCE(dirty_since, dirty_at) <= now() - make_interval(secs => :wait))"
+        " ORDER BY first LIMIT :limit FOR UPDATE SKIP LOCKED) d"
+        " WHERE s.location = d.location AND s.sku = d.sku RETURNING s.location, s.sku, d.first"),
+        {"quiet": quiet_s, "wait": max_wait_s, "limit": limit})
+    return [(r.location, r.sku) for r in sorted(rows, key=lambda r: r.first)]
 
 
-async def claim_dirty(session: AsyncSession, location: str, sku: str) -> bool:
-    """Lock a dirty key for this transaction (another decider holding it is skipped) and clear the mark."""
-    row = (await session.execute(select(stock.c.sku).where(
-        stock.c.location == location, stock.c.sku == sku, stock.c.dirty_at.is_not(None))
-        .with_for_update(skip_locked=True))).first()
-    if row is None:
-        return False
-    await update_stock(session, location, sku, dirty_at=None)
-    return True
+async def dirty_count(session: AsyncSession) -> int:
+    return (await session.execute(select(func.count()).select_from(stock)
+                                  .where(stock.c.dirty_at.is_not(None)))).scalar_one()
 
 
 async def update_stock(session: AsyncSession, location: str, sku: str, **values: Any) -> None:

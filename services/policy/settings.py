@@ -21,9 +21,10 @@ class PolicySettings(BaseSettings):
     segment_window_days: int = 91
     segment_interval_s: float = 300.0     # wall clock between segmentation runs
     segment_min_changes: int = 500        # ... or sooner once this many sale days changed
-    decide_quiet_s: float = 0.5          # input quiet this long (and no consumer lag) → decide
-    decide_max_delay_s: float = 5.0      # ... or at the latest this long after the previous run
-    decide_poll_s: float = 0.2
+    decide_quiet_s: float = 0.2          # a key's own inputs quiet this long → decide it
+    decide_max_delay_s: float = 5.0      # ... or at the latest this long after it first became dirty
+    decide_poll_s: float = 0.05
+    decide_batch: int = 25               # keys decided per transaction (bounds how long a new key waits)
     overstock_days: float = 30.0
     dead_stock_days: int = 60
     alert_hysteresis: float = 0.2

@@ -1,0 +1,199 @@
+"""Bulk application of a consumer batch: sales and stock events in a few statements, the rest per event."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, text, tuple_
+
+from services.policy import repository as repo
+from services.policy.handlers import dispatch
+from services.policy.models import locations, stock
+from shared.db.uow import UnitOfWork
+from shared.events.envelope import Envelope
+from shared.events.topics import SaleRecorded, StockChanged
+
+SALE_TYPES = ("replenish.ingest.sale", "replenish.ingest.return")
+STOCK_TYPES = ("replenish.ingest.stock_count", "replenish.ingest.stock_adjustment")
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A sale, return or adjustment: `delta` moves on-hand, `sold` feeds daily sales (returns negative)."""
+
+    event_id: str
+    key: Key
+    at: datetime
+    delta: float
+    sold: float | None = None
+    transfer_in: bool = False
+
+
+@dataclass(frozen=True)
+class Count:
+    key: Key
+    at: datetime
+    on_hand: float
+
+
+async def apply_batch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
+    """Consecutive sales and stock events are applied together; any other event alone, all in batch order."""
+    run: list[Envelope] = []
+    for env in envelopes:
+        if env.type in SALE_TYPES or env.type in STOCK_TYPES:
+            run.append(env)
+            continue
+        await apply_stock_events(uow, run)
+        run = []
+        await dispatch(uow, env)
+    await apply_stock_events(uow, run)
+
+
+def parse(envelopes: list[Envelope]) -> tuple[list[Movement], list[Count]]:
+    moves, counts = [], []
+    for env in envelopes:
+        if env.type in SALE_TYPES:
+            sale = SaleRecorded.model_validate(env.data)
+            sign = -1.0 if sale.type == "sale" else 1.0
+            moves.append(Movement(sale.event_id, (sale.location, sale.sku), sale.time, sign * sale.quantity,
+                                  sold=-sign * sale.quantity))
+            continue
+        change = StockChanged.model_validate(env.data)
+        key = (change.location, change.sku)
+        if change.type == "stock_adjustment":
+            moves.append(Movement(change.event_id, key, change.time, change.quantity or 0.0,
+                                  transfer_in=change.reason == "transfer_in"))
+        else:
+            counts.append(Count(key, change.time, change.on_hand))
+    return moves, counts
+
+
+async def apply_stock_events(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
+    """Counts are absolute as of their time; a movement counts only after the latest count; idempotent."""
+    if not envelopes:
+        return
+    moves, counts = parse(envelopes)
+    session = uow.session
+    keys = sorted({m.key for m in moves} | {c.key for c in counts})
+    # unnest arrays, not multi-row VALUES: SQLAlchemy compiles those afresh each time, which costs more than SQL
+    await session.execute(text(
+        "INSERT INTO policy.stock (location, sku) SELECT * FROM unnest(CAST(:locs AS text[]), CAST(:skus AS text[])) "
+        "ON CONFLICT DO NOTHING"), {"locs": [k[0] for k in keys], "skus": [k[1] for k in keys]})
+    rows = await session.execute(select(stock).where(tuple_(stock.c.location, stock.c.sku).in_(keys))
+                                 .order_by(stock.c.location, stock.c.sku).with_for_update())
+    state = {(r.location, r.sku): dict(r._mapping) for r in rows}
+    inserted = await _insert_ledger(uow, moves)
+    new = [m for m in moves if m.event_id in inserted]
+    recount = fold(state, new, moves, counts)
+    for key, after in (await _delta_after(uow, {k: state[k]["count_at"] for k in recount})).items():
+        state[key]["delta_since_count"] = after
+    await _add_daily_sales(uow, new)
+    for m in new:
+        if m.transfer_in:  # the transfer arrived: it no longer counts as on order
+            await repo.close_transfers(session, m.key[0], m.key[1], m.at)
+    await _write_stock(uow, [state[k] for k in keys])
+
+
+def fold(state: dict[Key, dict[str, Any]], new: list[Movement], moves: list[Movement],
+         counts: list[Count]) -> set[Key]:
+    """Fold the batch into the stock rows; returns keys whose latest count changed (their delta is re-read)."""
+    recount: set[Key] = set()
+    for c in counts:
+        row = state[c.key]
+        if row["count_at"] is None or c.at >= row["count_at"]:
+            row["count_on_hand"], row["count_at"] = c.on_hand, c.at
+            recount.add(c.key)
+        row["last_event_at"] = _later(row["last_event_at"], c.at)
+    for m in moves:
+        row = state[m.key]
+        row["last_event_at"] = _later(row["last_event_at"], m.at)
+        if m.sold is not None and m.sold > 0:
+            row["last_sale_at"] = _later(row["last_sale_at"], m.at)
+    for m in new:
+        row = state[m.key]
+        if m.key not in recount and (row["count_at"] is None or m.at > row["count_at"]):
+            row["delta_since_count"] += m.delta
+    return recount
+
+
+def _later(a: datetime | None, b: datetime) -> datetime:
+    return b if a is None or b > a else a
+
+
+async def _insert_ledger(uow: UnitOfWork, moves: list[Movement]) -> set[str]:
+    """Ledger rows of the movements; returns the event ids that were not there yet."""
+    if not moves:
+        return set()
+    rows = await uow.session.execute(text(
+        "INSERT INTO policy.ledger (event_id, location, sku, event_time, delta) "
+        "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:locs AS text[]), CAST(:skus AS text[]), "
+        "CAST(:ats AS timestamptz[]), CAST(:deltas AS float8[])) ON CONFLICT DO NOTHING RETURNING event_id"),
+        {"ids": [m.event_id for m in moves], "locs": [m.key[0] for m in moves], "skus": [m.key[1] for m in moves],
+         "ats": [m.at for m in moves], "deltas": [m.delta for m in moves]})
+    return {r.event_id for r in rows}
+
+
+async def _delta_after(uow: UnitOfWork, count_at: dict[Key, datetime]) -> dict[Key, float]:
+    """Sum of ledger movements after each key's count, in one statement."""
+    if not count_at:
+        return {}
+    keys = list(count_at)
+    rows = await uow.session.execute(text(
+        "SELECT v.location, v.sku, COALESCE(SUM(l.delta), 0) AS after "
+        "FROM unnest(CAST(:locs AS text[]), CAST(:skus AS text[]), CAST(:ats AS timestamptz[])) "
+        "AS v(location, sku, at) "
+        "LEFT JOIN policy.ledger l ON l.location = v.location AND l.sku = v.sku AND l.event_time > v.at "
+        "GROUP BY v.location, v.sku"),
+        {"locs": [k[0] for k in keys], "skus": [k[1] for k in keys], "ats": [count_at[k] for k in keys]})
+    return {(r.location, r.sku): float(r.after) for r in rows}
+
+
+async def _add_daily_sales(uow: UnitOfWork, moves: list[Movement]) -> None:
+    sold = [m for m in moves if m.sold is not None]
+    if not sold:
+        return
+    zones = await _zones(uow, {m.key[0] for m in sold})
+    totals: dict[tuple[str, str, date], float] = defaultdict(float)
+    for m in sold:
+        totals[(*m.key, m.at.astimezone(zones.get(m.key[0], UTC)).date())] += m.sold
+    rows = sorted(totals.items())
+    await uow.session.execute(text(
+        "INSERT INTO policy.daily_sales AS d (location, sku, day, quantity) "
+        "SELECT * FROM unnest(CAST(:locs AS text[]), CAST(:skus AS text[]), CAST(:days AS date[]), "
+        "CAST(:qty AS float8[])) ON CONFLICT (location, sku, day) "
+        "DO UPDATE SET quantity = GREATEST(d.quantity + excluded.quantity, 0)"),
+        {"locs": [k[0] for k, _ in rows], "skus": [k[1] for k, _ in rows], "days": [k[2] for k, _ in rows],
+         "qty": [q for _, q in rows]})
+
+
+async def _zones(uow: UnitOfWork, locs: set[str]) -> dict[str, Any]:
+    """Each location's time zone (days are local calendar days, CONTRACT §8); UTC when unknown."""
+    rows = await uow.session.execute(select(locations.c.location, locations.c.data)
+                                     .where(locations.c.location.in_(sorted(locs))))
+    out = {}
+    for r in rows:
+        try:
+            out[r.location] = ZoneInfo(r.data.get("timezone") or "UTC")
+        except (KeyError, ValueError):
+            out[r.location] = UTC
+    return out
+
+
+async def _write_stock(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    """All touched rows in one statement, each marked dirty (its first-dirty time kept)."""
+    await uow.session.execute(text(
+        "UPDATE policy.stock s SET count_on_hand = v.count_on_hand, count_at = v.count_at, "
+        "delta_since_count = v.delta, last_event_at = v.last_event_at, last_sale_at = v.last_sale_at, "
+        "dirty_at = now(), dirty_since = COALESCE(s.dirty_since, now()) "
+        "FROM unnest(CAST(:locs AS text[]), CAST(:skus AS text[]), CAST(:counts AS float8[]), "
+        "CAST(:count_ats AS timestamptz[]), CAST(:deltas AS float8[]), CAST(:events AS timestamptz[]), "
+        "CAST(:sales AS timestamptz[])) AS v(location, sku, count_on_hand, count_at, delta, last_event_at, "
+        "last_sale_at) WHERE s.location = v.location AND s.sku = v.sku"),
+        {"locs": [r["location"] for r in rows], "skus": [r["sku"] for r in rows],
+         "counts": [r["count_on_hand"] for r in rows], "count_ats": [r["count_at"] for r in rows],
+         "deltas": [r["delta_since_count"] for r in rows], "events": [r["last_event_at"] for r in rows],
+         "sales": [r["last_sale_at"] for r in rows]})
