@@ -5,6 +5,8 @@ import argparse
 import asyncio
 import http.server
 import json
+import os
+import re
 import tempfile
 import threading
 import time
@@ -13,10 +15,45 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from aiokafka import AIOKafkaConsumer
 
+from shared.events.envelope import Envelope
+from shared.events.topics import POLICY_ALERTS, STOCK
 from shared.runtime.platform import Platform
 from shared.runtime.ports import free_port
 from shared.settings import SERVICES
+
+
+class Tap:
+    """Broker record times of each probe's stock count and of its first `stockout_risk` fire after it."""
+
+    def __init__(self, kafka: str) -> None:
+        self.kafka = kafka
+        self.stock: dict[str, float] = {}
+        self.alert: dict[str, float] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(STOCK, POLICY_ALERTS, bootstrap_servers=self.kafka, group_id=None,
+                                    auto_offset_reset="latest", fetch_max_wait_ms=10)
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                for records in (await consumer.getmany(timeout_ms=100)).values():
+                    for r in records:
+                        self._see(r)
+        finally:
+            await consumer.stop()
+
+    def _see(self, record) -> None:
+        env = Envelope.from_bytes(record.value)
+        sku, at = env.data.get("sku") or "", record.timestamp / 1000
+        if not sku.startswith("PROBE-"):
+            return
+        if record.topic == STOCK and env.data.get("event_id", "").startswith("c1-"):
+            self.stock.setdefault(sku, at)
+        elif (record.topic == POLICY_ALERTS and env.data.get("type") == "stockout_risk"
+              and env.data.get("status") == "firing" and sku in self.stock):
+            self.alert.setdefault(sku, at)
 
 
 class Receiver:
@@ -24,17 +61,19 @@ class Receiver:
 
     def __init__(self) -> None:
         self.arrivals: dict[str, float] = {}
+        self.posts = 0
         self.armed: set[str] = set()  # probes whose stock count has been posted
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode(errors="replace")
-                now = time.monotonic()
+                now = time.time()  # wall clock: compared with broker record times
+                outer.posts += 1
                 if "stockout_risk" in body:  # setup may raise other alerts (overstock) for the same probe
-                    for token in body.replace('"', " ").replace("\\n", " ").split():
-                        sku = token.strip(".,:;)")
-                        if sku.startswith("PROBE-") and sku in outer.armed:
+                    # the JSON body arrives as an escaped string inside Apprise's envelope: match the name itself
+                    for sku in set(re.findall(r"PROBE-\d+", body)):
+                        if sku in outer.armed:
                             outer.arrivals.setdefault(sku, now)
                 self.send_response(200)
                 self.end_headers()
@@ -74,7 +113,7 @@ async def _background(client: httpx.AsyncClient, url: str, token: str, rate: int
     return sent
 
 
-async def measure(p: Platform, receiver: Receiver, probes: int, rate: int) -> list[float]:
+async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int, rate: int) -> dict[str, float]:
     ingest, token = p.services["ingest"], p.tokens["ingest"]
     auth = {"Authorization": f"Bearer {token}"}
     start = datetime.now(UTC) - timedelta(days=20)
@@ -92,11 +131,12 @@ async def measure(p: Platform, receiver: Receiver, probes: int, rate: int) -> li
         await client.post(f"{ingest}/v1/events", json=setup, headers=auth)
         await asyncio.sleep(15)  # let the history settle (forecasts, positions) before measuring
         stop = asyncio.Event()
+        tapping = asyncio.create_task(tap.run(stop))
         bg = asyncio.create_task(_background(client, ingest, token, rate, stop))
         sent_at: dict[str, float] = {}
         for i in range(probes):
             sku = f"PROBE-{i}"
-            sent_at[sku] = time.monotonic()
+            sent_at[sku] = time.time()
             receiver.armed.add(sku)
             await client.post(f"{ingest}/v1/events", headers=auth, json=[
                 {"id": f"c1-{sku}", "source": "bench/wms", "type": "stock_count",
@@ -107,7 +147,29 @@ async def measure(p: Platform, receiver: Receiver, probes: int, rate: int) -> li
             await asyncio.sleep(0.2)
         stop.set()
         await bg
-    return [receiver.arrivals[k] - sent_at[k] for k in sent_at if k in receiver.arrivals]
+        await tapping
+    return sent_at
+
+
+def _stats(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {"n": 0}
+    ms = np.array(seconds) * 1000
+    return {"n": len(ms), "p50_ms": round(float(np.percentile(ms, 50)), 1),
+            "p90_ms": round(float(np.percentile(ms, 90)), 1), "p99_ms": round(float(np.percentile(ms, 99)), 1),
+            "max_ms": round(float(ms.max()), 1)}
+
+
+def report(sent_at: dict[str, float], receiver: Receiver, tap: Tap, probes: int, rate: int) -> dict:
+    """End to end (POST → webhook) and its stages split at the broker's record times."""
+    def stage(end: dict[str, float], start: dict[str, float]) -> dict[str, float]:
+        return _stats([end[k] - start[k] for k in start if k in end])
+
+    total = stage(receiver.arrivals, sent_at)
+    return {"probes": probes, "delivered": total["n"], "webhook_posts": receiver.posts,
+            "background_events_per_s": rate, **total,
+            "stages": {"ingest": stage(tap.stock, sent_at), "policy": stage(tap.alert, tap.stock),
+                       "notify": stage(receiver.arrivals, tap.alert)}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,24 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     config = data / "config.yaml"
     config.write_text(f"notify:\n  receivers:\n    - name: chat\n      urls: [\"json://127.0.0.1:{receiver.port}/hook\"]\n"
                       f"  route:\n    receiver: chat\n    group_wait: 0s\n    group_by: [sku, location]\n")
-    env = {"REPLENISH_CONFIG": str(config), "REPLENISH_BROKER_PORT": str(free_port()),
+    broker_port = free_port()
+    env = {"REPLENISH_CONFIG": str(config), "REPLENISH_BROKER_PORT": str(broker_port),
            **{f"REPLENISH_{s.upper()}_PORT": str(free_port()) for s in SERVICES}}
-    import os
     p = Platform(data / "platform", env={**{k: v for k, v in os.environ.items()
                                             if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}, **env})
+    tap = Tap("")
     try:
         p.start()
-        lat = asyncio.run(measure(p, receiver, args.probes, args.rate))
+        tap.kafka = p.kafka
+        sent_at = asyncio.run(measure(p, receiver, tap, args.probes, args.rate))
     finally:
         p.stop()
-    if not lat:
-        print(json.dumps({"probes": args.probes, "delivered": 0}))
-        return 1
-    ms = np.array(lat) * 1000
-    print(json.dumps({"probes": args.probes, "delivered": len(lat), "background_events_per_s": args.rate,
-                      "p50_ms": round(float(np.percentile(ms, 50)), 1),
-                      "p99_ms": round(float(np.percentile(ms, 99)), 1), "max_ms": round(float(ms.max()), 1)}))
-    return 0
+    result = report(sent_at, receiver, tap, args.probes, args.rate)
+    print(json.dumps(result))
+    return 0 if result["delivered"] else 1
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -47,7 +48,18 @@ async def demand_view(uow: UnitOfWork, location: str, sku: str, day: date) -> De
                       source=f"history:{n}d")
 
 
+# Rules read once per transaction: the decider decides many keys in one, and the rules cannot change within it.
+_RULES: WeakKeyDictionary[Any, RuleSet] = WeakKeyDictionary()
+
+
 async def _rules(uow: UnitOfWork) -> RuleSet:
+    if uow.session in _RULES:
+        return _RULES[uow.session]
+    _RULES[uow.session] = ruleset = await _read_rules(uow)
+    return ruleset
+
+
+async def _read_rules(uow: UnitOfWork) -> RuleSet:
     current = await repo.current_rules(uow.session)
     doc = current.doc if current else {"version": 0, "rules": []}
     overrides = await repo.all_overrides(uow.session)

@@ -100,14 +100,16 @@ async def mark_dirty_many(session: AsyncSession, keys: list[tuple[str, str]]) ->
 
 
 async def claim_due(session: AsyncSession, quiet_s: float, max_wait_s: float, limit: int) -> list[tuple[str, str]]:
-    """Clear and return up to `limit` dirty keys, oldest first-dirty first, whose own inputs have been quiet
-    `quiet_s` (or that waited `max_wait_s`); keys another decider is claiming are skipped."""
+    """Clear and return up to `limit` dirty keys whose own inputs have been quiet `quiet_s` (or that waited
+    `max_wait_s`); keys another decider is claiming are skipped. Quiet keys go first (a count that just
+    arrived is not kept behind keys of a steady stream), then the oldest first-dirty."""
     rows = await session.execute(text(
         "UPDATE policy.stock s SET dirty_at = NULL, dirty_since = NULL FROM ("
         " SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
         " WHERE dirty_at IS NOT NULL AND (dirty_at <= now() - make_interval(secs => :quiet)"
         "  OR COALESCE(dirty_since, dirty_at) <= now() - make_interval(secs => :wait))"
-        " ORDER BY first LIMIT :limit FOR UPDATE SKIP LOCKED) d"
+        " ORDER BY dirty_at <= now() - make_interval(secs => :quiet) DESC, first"
+        " LIMIT :limit FOR UPDATE SKIP LOCKED) d"
         " WHERE s.location = d.location AND s.sku = d.sku RETURNING s.location, s.sku, d.first"),
         {"quiet": quiet_s, "wait": max_wait_s, "limit": limit})
     return [(r.location, r.sku) for r in sorted(rows, key=lambda r: r.first)]

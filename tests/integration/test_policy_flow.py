@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from services.policy import models
 from services.policy.decider import decide_dirty
-from services.policy.handlers import dispatch
+from services.policy.batch import apply_batch
 from services.policy.segmenter import sales_changed, segment_once
 from services.policy.settings import PolicySettings
 from shared.db.engine import make_engine, make_sessionmaker
@@ -44,7 +44,7 @@ class PolicyWorld:
     async def send(self, type_: str, data: dict[str, Any], at: datetime) -> None:
         env = make_envelope(source="test", type=type_, time=at, data=data, id=str(uuid.uuid4()))
         async with self.uow() as uow:
-            await dispatch(uow, env)
+            await apply_batch(uow, [env])
         if self.decide_each:
             await decide_dirty(self.uow)  # as the decider does once the input has caught up
 

@@ -16,8 +16,8 @@ def pos(on_hand, on_order=0.0, days=0):
                             AS_OF + timedelta(days=days))
 
 
-def run(on_hand, state, **kw):
-    out = evaluate_alerts(pos(on_hand), state, unit_cost=5.0, **kw)
+def run(on_hand, state, days=0, **kw):
+    out = evaluate_alerts(pos(on_hand, days=days), state, unit_cost=5.0, **kw)
     for d in out:
         state[d.key] = d.state()
     return {(d.type, d.status, d.severity) for d in out}
@@ -43,7 +43,17 @@ def test_alert_does_not_flap_inside_the_hysteresis_band():
     # 65 units: runs out at offset 6 = lead time, condition off but not clearly (needs ≥ 7.2 days)
     assert not any(t == "stockout_risk" for t, _, _ in run(65, state))
     assert not any(t == "stockout_risk" for t, _, _ in run(55, state))
-    assert ("stockout_risk", "resolved", "warning") in run(200, state)
+    assert ("stockout_risk", "resolved", "warning") in run(200, state, days=1)
+
+
+def test_the_same_event_time_re_decided_neither_resolves_nor_refires():
+    state = {}
+    assert ("stockout_risk", "firing", "warning") in run(55, state)
+    # same as_of, now clearly off (a forecast arrived after the first decision): no resolve at that moment
+    assert not any(t == "stockout_risk" for t, _, _ in run(200, state))
+    assert ("stockout_risk", "resolved", "warning") in run(200, state, days=1)
+    assert not any(t == "stockout_risk" for t, _, _ in run(55, state, days=1))  # nor a refire at that moment
+    assert ("stockout_risk", "firing", "warning") in run(55, state, days=2)
 
 
 def test_firing_alert_is_not_repeated_but_escalates():

@@ -99,13 +99,18 @@ def conditions(p: Position, cfg: AlertConfig, unit_cost: float | None,
             _overstock(p, cfg, cost), _dead_stock(p, cfg, cost, last_sale_at)]
 
 
-def _transition(c: Condition, prev: AlertState | None, forced: bool) -> str | None:
-    """'fire', 'escalate', 'resolve' or None; a firing alert only resolves once clearly off."""
+def _transition(c: Condition, prev: AlertState | None, forced: bool, as_of: datetime) -> str | None:
+    """'fire', 'escalate', 'resolve' or None; a firing alert only resolves once clearly off.
+
+    No fire after a resolve (or resolve after a fire) at the same event time: the same moment re-decided on
+    inputs that arrived later (a forecast after the first decision on sales history) must not flap.
+    """
     firing = prev is not None and prev.status == "firing"
+    same_moment = prev is not None and prev.since == as_of
     if not firing:
-        return "fire" if c.on or forced else None
+        return "fire" if (c.on or forced) and not same_moment else None
     if c.clear and not forced:
-        return "resolve"
+        return None if same_moment else "resolve"
     if SEVERITY_RANK[c.severity] > SEVERITY_RANK[prev.severity]:
         return "escalate"
     return None
@@ -121,7 +126,7 @@ def evaluate_alerts(position: Position, previous: dict[str, AlertState], *, conf
     for c in conditions(position, cfg, unit_cost, last_sale_at):
         key = alert_key(c.type, position.location, position.sku)
         prev = previous.get(key)
-        step = _transition(c, prev, c.type in forced_types)
+        step = _transition(c, prev, c.type in forced_types, position.as_of)
         if step is None:
             continue
         severity = prev.severity if step == "resolve" and prev else c.severity
