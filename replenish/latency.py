@@ -62,6 +62,7 @@ class Receiver:
     def __init__(self) -> None:
         self.arrivals: dict[str, float] = {}
         self.posts = 0
+        self.bodies: list[str] = []  # kept for reading when a probe never arrives
         self.armed: set[str] = set()  # probes whose stock count has been posted
         outer = self
 
@@ -70,6 +71,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode(errors="replace")
                 now = time.time()  # wall clock: compared with broker record times
                 outer.posts += 1
+                outer.bodies.append(body)
                 if "stockout_risk" in body:  # setup may raise other alerts (overstock) for the same probe
                     # the JSON body arrives as an escaped string inside Apprise's envelope: match the name itself
                     for sku in set(re.findall(r"PROBE-\d+", body)):
@@ -113,7 +115,8 @@ async def _background(client: httpx.AsyncClient, url: str, token: str, rate: int
     return sent
 
 
-async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int, rate: int) -> dict[str, float]:
+async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int,
+                  rate: int) -> tuple[dict[str, float], dict[str, float]]:
     ingest, token = p.services["ingest"], p.tokens["ingest"]
     auth = {"Authorization": f"Bearer {token}"}
     start = datetime.now(UTC) - timedelta(days=20)
@@ -148,7 +151,21 @@ async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int, rate: 
         stop.set()
         await bg
         await tapping
-    return sent_at
+        reply = await client.get(f"{p.services['policy']}/metrics")
+    return sent_at, _consume_latency(reply.text)
+
+
+def _consume_latency(metrics: str) -> dict[str, float]:
+    """Policy's mean record → committed time per input topic, from its event-latency histogram."""
+    sums: dict[str, dict[str, float]] = {}
+    for line in metrics.splitlines():
+        if line.startswith("replenish_event_latency_seconds_") and "policy" in line:
+            name, _, value = line.rpartition(" ")
+            kind = name.split("{")[0].rsplit("_", 1)[-1]
+            topic = name.split('topic="')[1].split('"')[0] if 'topic="' in name else "?"
+            if kind in ("sum", "count"):
+                sums.setdefault(topic, {})[kind] = float(value)
+    return {t: round(v["sum"] / v["count"] * 1000, 1) for t, v in sums.items() if v.get("count")}
 
 
 def _stats(seconds: list[float]) -> dict[str, float]:
@@ -191,10 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         p.start()
         tap.kafka = p.kafka
-        sent_at = asyncio.run(measure(p, receiver, tap, args.probes, args.rate))
+        sent_at, consume_ms = asyncio.run(measure(p, receiver, tap, args.probes, args.rate))
     finally:
         p.stop()
+    (data / "webhook-bodies.txt").write_text("\n".join(receiver.bodies))
     result = report(sent_at, receiver, tap, args.probes, args.rate)
+    result["policy_consume_mean_ms"] = consume_ms
+    result["data_dir"] = str(data)
     print(json.dumps(result))
     return 0 if result["delivered"] else 1
 
