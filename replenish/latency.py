@@ -198,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(tempfile.mkdtemp(prefix="replenish-latency-"))
     config = data / "config.yaml"
     config.write_text(f"notify:\n  receivers:\n    - name: chat\n      urls: [\"json://127.0.0.1:{receiver.port}/hook\"]\n"
-                      f"  route:\n    receiver: chat\n    group_wait: 0s\n    group_by: [sku, location]\n")
+                      f"  route:\n    receiver: chat\n    group_wait: 0s\n    group_by: [sku, location]\n"
+                      # no inhibition: the setup's 20-day-old events could make a feed_stale hold the probes back
+                      f"  inhibit_rules: []\n")
     broker_port = free_port()
     env = {"REPLENISH_CONFIG": str(config), "REPLENISH_BROKER_PORT": str(broker_port),
            **{f"REPLENISH_{s.upper()}_PORT": str(free_port()) for s in SERVICES}}
