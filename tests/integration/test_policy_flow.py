@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from services.policy import models
-from services.policy.decider import decide_dirty
 from services.policy.batch import apply_batch
+from services.policy.decider import decide_dirty
 from services.policy.segmenter import sales_changed, segment_once
 from services.policy.settings import PolicySettings
 from shared.db.engine import make_engine, make_sessionmaker
