@@ -198,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(tempfile.mkdtemp(prefix="replenish-latency-"))
     config = data / "config.yaml"
     config.write_text(f"notify:\n  receivers:\n    - name: chat\n      urls: [\"json://127.0.0.1:{receiver.port}/hook\"]\n"
-                      f"  route:\n    receiver: chat\n    group_wait: 0s\n    group_by: [sku, location]\n"
+                      f"  route:\n    receiver: chat\n    group_wait: 0s\n    group_by: [type, sku, location]\n"
+                      # one group per alert type: the setup's overstock for a probe would otherwise hold its
+                      # stockout_risk for group_interval, as an Alertmanager group does with a change
                       # no inhibition: the setup's 20-day-old events could make a feed_stale hold the probes back
                       f"  inhibit_rules: []\n")
     broker_port = free_port()
