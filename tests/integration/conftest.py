@@ -28,9 +28,11 @@ def kafka() -> Iterator[str]:
         return
     broker = BundledBroker(INFRA_ROOT / "broker.log")
     bootstrap = broker.start()
-    asyncio.run(ensure_topics(bootstrap, 4))
-    yield bootstrap
-    broker.stop()
+    try:
+        asyncio.run(ensure_topics(bootstrap, 4))
+        yield bootstrap
+    finally:
+        broker.stop()
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +45,11 @@ def database_url() -> Iterator[str]:
         return
     pg = EmbeddedPostgres(INFRA_ROOT / "pg")
     url = pg.start()
-    upgrade(url, available_components())
-    yield url
-    pg.stop()
+    try:  # a failed migration must not leave the server running after the session
+        upgrade(url, available_components())
+        yield url
+    finally:
+        pg.stop()
 
 
 @pytest.fixture(scope="session")
