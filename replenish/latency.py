@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer
 
 from shared.events.envelope import Envelope
 from shared.events.topics import POLICY_ALERTS, STOCK
+from shared.runtime.cpu import service_cpu
 from shared.runtime.platform import Platform
 from shared.runtime.ports import free_port
 from shared.settings import SERVICES
@@ -116,7 +117,7 @@ async def _background(client: httpx.AsyncClient, url: str, token: str, rate: int
 
 
 async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int,
-                  rate: int) -> tuple[dict[str, float], dict[str, float]]:
+                  rate: int) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     ingest, token = p.services["ingest"], p.tokens["ingest"]
     auth = {"Authorization": f"Bearer {token}"}
     start = datetime.now(UTC) - timedelta(days=20)
@@ -134,6 +135,7 @@ async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int,
         await client.post(f"{ingest}/v1/events", json=setup, headers=auth)
         await asyncio.sleep(15)  # let the history settle (forecasts, positions) before measuring
         stop = asyncio.Event()
+        cpu_before, cpu_began = _cpu(p), time.monotonic()
         tapping = asyncio.create_task(tap.run(stop))
         bg = asyncio.create_task(_background(client, ingest, token, rate, stop))
         sent_at: dict[str, float] = {}
@@ -151,8 +153,21 @@ async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int,
         stop.set()
         await bg
         await tapping
+        cpu_share = {name: round((used - cpu_before[name]) / (time.monotonic() - cpu_began), 3)
+                     for name, used in _cpu(p).items()}
         reply = await client.get(f"{p.services['policy']}/metrics")
-    return sent_at, _consume_latency(reply.text)
+    return sent_at, _consume_latency(reply.text), cpu_share
+
+
+def _cpu(p: Platform) -> dict[str, float]:
+    """CPU seconds so far of each service, PostgreSQL (postmaster and backends) and the broker: where the
+    two cores went while measuring."""
+    pids = {name: proc.pid for name, proc in p.procs.items()}
+    if p.postgres:
+        pids["postgres"] = int((p.postgres.pgdata / "postmaster.pid").read_text().split()[0])
+    if p.broker and p.broker.proc:
+        pids["broker"] = p.broker.proc.pid
+    return {name: service_cpu(pid) for name, pid in pids.items()}
 
 
 def _consume_latency(metrics: str) -> dict[str, float]:
@@ -212,12 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         p.start()
         tap.kafka = p.kafka
-        sent_at, consume_ms = asyncio.run(measure(p, receiver, tap, args.probes, args.rate))
+        sent_at, consume_ms, cpu_share = asyncio.run(measure(p, receiver, tap, args.probes, args.rate))
     finally:
         p.stop()
     (data / "webhook-bodies.txt").write_text("\n".join(receiver.bodies))
     result = report(sent_at, receiver, tap, args.probes, args.rate)
     result["policy_consume_mean_ms"] = consume_ms
+    result["cpu_cores_used"] = cpu_share
     result["data_dir"] = str(data)
     print(json.dumps(result))
     return 0 if result["delivered"] else 1

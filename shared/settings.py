@@ -34,7 +34,10 @@ class ServiceSettings(BaseSettings):
     # Consumer tuning: a short session makes the first group join fast (BROKER.md: join ≈ session/2).
     kafka_session_timeout_ms: int = Field(10_000, alias="REPLENISH_KAFKA_SESSION_TIMEOUT_MS")
     kafka_heartbeat_ms: int = Field(3_000, alias="REPLENISH_KAFKA_HEARTBEAT_MS")
-    kafka_fetch_max_wait_ms: int = Field(10, alias="REPLENISH_KAFKA_FETCH_MAX_WAIT_MS")
+    # A fetch waits this long for data; Apache Kafka answers as soon as data arrives, the bundled broker only
+    # when the wait is over (BROKER.md), so there the wait is a hop's latency and its inverse the idle polls/s.
+    kafka_fetch_max_wait_ms: int = Field(10, alias="REPLENISH_KAFKA_FETCH_MAX_WAIT_MS")  # urgent consumers
+    kafka_fetch_max_wait_background_ms: int = Field(250, alias="REPLENISH_KAFKA_FETCH_MAX_WAIT_BACKGROUND_MS")
     kafka_linger_ms: int = Field(5, alias="REPLENISH_KAFKA_LINGER_MS")
     consumer_max_retries: int = Field(3, alias="REPLENISH_CONSUMER_MAX_RETRIES")
     db_pool_size: int = Field(5, alias="REPLENISH_DB_POOL_SIZE")

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -23,6 +22,7 @@ from shared.bus.admin import ensure_topics
 from shared.db.migrate import upgrade
 from shared.events.topics import SALES
 from shared.runtime.broker import BundledBroker
+from shared.runtime.cpu import service_cpu
 from shared.runtime.postgres import EmbeddedPostgres
 
 ADMIN = "bench-admin-token"
@@ -119,15 +119,6 @@ class Pids:
     ingest: int
     postgres: int
     broker: int
-
-
-def service_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process tree (uvicorn workers, PostgreSQL backends are children)."""
-    try:
-        root = psutil.Process(pid)
-        return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
-    except psutil.Error:
-        return float("nan")
 
 
 def cpu_now(pids: Pids) -> tuple[float, float, float]:

@@ -23,7 +23,8 @@ def create_app(settings: ServiceSettings | None = None, notify_settings: NotifyS
     dispatcher = Dispatcher(runtime, notify_settings, config)
     mailer = PoMailer(runtime, notify_settings, config)
     runtime.consumers.append(ConsumerSpec(
-        "alerts", TOPICS, make_dispatch(dispatcher.wake.set, lambda: config.current.flap_window), batch_size=200))
+        "alerts", TOPICS, make_dispatch(dispatcher.wake.set, lambda: config.current.flap_window), batch_size=200,
+        urgent=True))
     runtime.consumers.append(ConsumerSpec(
         "po-emails", PO_TOPICS, make_po_email(mailer.wake.set, lambda: config.current.po_email), batch_size=100))
     runtime.tasks += [dispatcher.run, mailer.run]

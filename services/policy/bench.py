@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from services.policy import decider, models
-from services.policy.app import policy_consumer
+from services.policy.app import policy_consumers
 from services.policy.settings import policy_settings
 from shared.bus.admin import ensure_topics
 from shared.db.migrate import upgrade
@@ -76,9 +76,10 @@ async def _decide_cost(runtime: ServiceRuntime) -> dict:
 async def run(kafka: str, url: str, n: int, keys: int) -> dict:
     settings = load_settings("policy", kafka_bootstrap_servers=kafka, database_url=url,
                              kafka_session_timeout_ms=2000, kafka_heartbeat_ms=500, kafka_fetch_max_wait_ms=10,
+                             kafka_fetch_max_wait_background_ms=20,
                              admin_token="bench")
     runtime = ServiceRuntime(settings, models.metadata)
-    runtime.consumers.append(policy_consumer())
+    runtime.consumers += policy_consumers()
     await runtime.start()
     try:
         await _consumer_rate(runtime, kafka, 200, 20)  # warm-up: group join, first statements

@@ -154,11 +154,13 @@ HANDLERS = {
     **{f"replenish.ingest.{t}": on_master for t in ("item", "location", "lane", "supplier", "supplier_item",
                                                      "policy")},
 }
-TOPICS = [SALES, STOCK, MASTER, PROMOTIONS, DEMAND, PURCHASE_ORDERS]
+MOVEMENT_TOPICS = [SALES, STOCK]
+SLOW_TOPICS = [MASTER, PROMOTIONS, DEMAND, PURCHASE_ORDERS]
+TOPICS = MOVEMENT_TOPICS + SLOW_TOPICS
 
 
 async def dispatch(uow: UnitOfWork, env: Envelope) -> None:
-    """One consumer for every input topic, so one key's events are applied one at a time."""
+    """Apply one event of any input topic."""
     handler = HANDLERS.get(env.type)
     if handler is not None:
         await handler(uow, env)

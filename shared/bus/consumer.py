@@ -65,7 +65,8 @@ class ConsumerLoop:
     def __init__(self, *, name: str, topics: list[str], handler: Handler | None, settings: ServiceSettings,
                  uow_factory: Callable[[], UnitOfWork], producer: AIOKafkaProducer,
                  decoder: Decoder = decode_envelope, group_id: str | None = None, batch_size: int = 500,
-                 batch_handler: BatchHandler | None = None, inbox: Table | None = None) -> None:
+                 batch_handler: BatchHandler | None = None, inbox: Table | None = None,
+                 urgent: bool = False) -> None:
         if handler is None and batch_handler is None:
             raise ValueError(f"consumer {name} needs a handler or a batch_handler")
         if batch_handler is not None and inbox is None:
@@ -75,6 +76,7 @@ class ConsumerLoop:
         self.uow_factory, self.producer, self.decoder = uow_factory, producer, decoder
         self.group_id = group_id or f"replenish.{name}"
         self.batch_size = batch_size
+        self.urgent = urgent
         self.progress = Progress(self.group_id)
         self.started = asyncio.Event()
 
@@ -84,7 +86,8 @@ class ConsumerLoop:
             *self.topics, bootstrap_servers=s.kafka_bootstrap_servers, group_id=self.group_id,
             client_id=f"{self.group_id}", enable_auto_commit=False, auto_offset_reset="earliest",
             session_timeout_ms=s.kafka_session_timeout_ms, heartbeat_interval_ms=s.kafka_heartbeat_ms,
-            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms, max_poll_records=self.batch_size,
+            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms if self.urgent else s.kafka_fetch_max_wait_background_ms,
+            max_poll_records=self.batch_size,
             max_partition_fetch_bytes=8 * 1024 * 1024)
 
     async def run(self, stop: asyncio.Event) -> None:

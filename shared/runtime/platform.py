@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # Local defaults that keep latency low on the bundled broker (BROKER.md): quick group joins, short fetch waits.
 LOCAL_ENV = {"REPLENISH_KAFKA_SESSION_TIMEOUT_MS": "6000", "REPLENISH_KAFKA_HEARTBEAT_MS": "1000",
-             "REPLENISH_KAFKA_FETCH_MAX_WAIT_MS": "10", "REPLENISH_KAFKA_LINGER_MS": "2"}
+             "REPLENISH_KAFKA_FETCH_MAX_WAIT_MS": "20", "REPLENISH_KAFKA_LINGER_MS": "2"}
 
 
 @dataclass

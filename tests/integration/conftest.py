@@ -59,6 +59,7 @@ def settings_for(kafka: str, database_url: str):
     def make(service: str, **overrides) -> ServiceSettings:
         return load_settings(service, kafka_bootstrap_servers=kafka, database_url=database_url,
                              kafka_session_timeout_ms=6000, kafka_heartbeat_ms=1000, kafka_fetch_max_wait_ms=10,
+                             kafka_fetch_max_wait_background_ms=20,
                              admin_token="test-admin-token", **overrides)
 
     return make

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import select
 
 from services.policy import decider, models
-from services.policy.app import policy_consumer
+from services.policy.app import policy_consumers
 from shared.events.envelope import Envelope, make_envelope
 from shared.events.topics import MASTER, POLICY_ALERTS, PURCHASE_ORDERS, REORDERS, SALES, STOCK
 from shared.service import ServiceRuntime
@@ -45,7 +45,7 @@ async def _read(kafka: str, topic: str, key: str) -> list[Envelope]:
 async def test_events_on_the_broker_give_one_reorder_and_a_critical_alert(kafka, settings_for):
     loc, sku = f"store-{uuid.uuid4().hex[:6]}", f"SKU-{uuid.uuid4().hex[:6]}"
     runtime = ServiceRuntime(settings_for("policy"), models.metadata)
-    runtime.consumers.append(policy_consumer())
+    runtime.consumers += policy_consumers()
     runtime.tasks.append(decider.run)
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await runtime.start()
