@@ -97,9 +97,11 @@ class ConsumerLoop:
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
-                for tp, records in batches.items():
-                    await self._handle_batch(records)
-                    await consumer.commit({tp: records[-1].offset + 1})
+                if batches:
+                    # Every partition's records in one transaction (each partition's stay in order): one
+                    # commit per poll instead of one per partition is less CPU and less latency under load.
+                    await self._handle_batch([r for records in batches.values() for r in records])
+                    await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
                 await self._record_lag(consumer)
         finally:
             with contextlib.suppress(Exception):
