@@ -46,12 +46,28 @@ async def record_received(session: AsyncSession, rows: list[dict[str, Any]]) -> 
 
 
 # The fast lane's claim: one source per batch is the rule for a feed, so it travels once, and event times
-# travel as the ISO text the payload already holds (asyncpg encodes text at a third of a datetime's cost).
+# travel as the ISO text the payload already holds. Each column travels as one array literal: asyncpg's
+# array encoder spends ~1 µs per element (abc isinstance checks) where str.join spends a few ns, and
+# PostgreSQL parses the literal at the cost of the binary form (measured: 5-7 -> 2.6 µs per event here).
 _CLAIM_SQL = (
     "INSERT INTO ingest.received (source, event_id, type, event_time, location, sku, quantity) "
-    "SELECT $1::varchar, i, t, e::timestamptz, l, k, q FROM unnest($2::varchar[], $3::varchar[], $4::text[], "
-    "$5::varchar[], $6::varchar[], $7::float8[]) AS u(i, t, e, l, k, q) "
+    "SELECT $1::varchar, i, t, e::timestamptz, l, k, q FROM unnest($2::text::varchar[], $3::text::varchar[], "
+    "$4::text::text[], $5::text::varchar[], $6::text::varchar[], $7::text::float8[]) AS u(i, t, e, l, k, q) "
     "ON CONFLICT DO NOTHING RETURNING event_id")
+
+
+def text_array(values: list[str]) -> str | None:
+    """PostgreSQL's text form of a one-dimensional array of these strings, every element quoted (so NULL,
+    braces, commas and spaces stay plain text); None when one holds a quote or a backslash (needs escapes)."""
+    joined = "".join(values)
+    if '"' in joined or "\\" in joined:
+        return None
+    return '{"' + '","'.join(values) + '"}'
+
+
+def float_array(values: list[float]) -> str:
+    """repr is the shortest text that reads back as the same float (float8in reads it exactly)."""
+    return "{" + ",".join(map(repr, values)) + "}"
 
 
 async def claim_movements(session: AsyncSession, movements: list[Any]) -> set[tuple[str, str]]:
@@ -59,15 +75,17 @@ async def claim_movements(session: AsyncSession, movements: list[Any]) -> set[tu
     if not movements:
         return set()
     source = movements[0].source
-    if any(m.source != source for m in movements):
+    ordered = sorted(movements, key=lambda m: m.id)  # the lock order record_received uses
+    columns = [text_array(c) for c in ([m.id for m in ordered], [m.type for m in ordered],
+                                       [m.payload["time"] for m in ordered],
+                                       [m.payload["location"] for m in ordered], [m.payload["sku"] for m in ordered])]
+    if any(m.source != source for m in movements) or None in columns:
         return await record_received(session, [
             {"source": m.source, "event_id": m.id, "type": m.type, "event_time": m.time,
              "location": m.payload["location"], "sku": m.payload["sku"], "quantity": m.effect} for m in movements])
-    ordered = sorted(movements, key=lambda m: m.id)  # the lock order record_received uses
     raw = await (await session.connection()).get_raw_connection()
-    found = await raw.driver_connection.fetch(
-        _CLAIM_SQL, source, [m.id for m in ordered], [m.type for m in ordered], [m.payload["time"] for m in ordered],
-        [m.payload["location"] for m in ordered], [m.payload["sku"] for m in ordered], [m.effect for m in ordered])
+    found = await raw.driver_connection.fetch(_CLAIM_SQL, source, *columns,
+                                              float_array([m.effect for m in ordered]))
     return {(source, r["event_id"]) for r in found}
 
 

@@ -291,3 +291,14 @@ def test_dedupe_survives_a_restart(ingest):
     ingest["server"] = Server(ingest["settings"], ingest["clock"])
     again = call(ingest, "POST", "/v1/events", json=[sale(t, "r1")]).json()
     assert again["accepted"] == 0 and again["duplicates"] == 1
+
+
+def test_fast_lane_claims_ids_that_look_like_array_syntax_exactly(ingest):
+    t = tag()
+    call(ingest, "POST", "/v1/events", json=master(t))
+    literal = [sale(t, ident) for ident in ("a,b", "{x}", "NULL", "店-1", "x y")]  # one array literal per column
+    escaped = [sale(t, ident) for ident in ('q"uote', "back\\slash")]  # the claim's general statement
+    for batch in (literal, escaped):
+        assert call(ingest, "POST", "/v1/events", json=batch).json()["accepted"] == len(batch)
+        again = call(ingest, "POST", "/v1/events", json=[*batch, sale(t, f"new-{len(batch)}")]).json()
+        assert (again["accepted"], again["duplicates"]) == (1, len(batch))
