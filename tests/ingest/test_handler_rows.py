@@ -5,10 +5,14 @@ import hashlib
 import uuid
 from datetime import UTC, datetime
 
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
 from services.ingest.domain.master import MasterSnapshot, apply_master_in_place
 from services.ingest.domain.normalize import normalize
 from services.ingest.domain.outcomes import Pending, Rejected, Unreadable
-from services.ingest.handlers import envelope_id, ledger_row, outbox_row, quarantine_row
+from services.ingest.handlers import envelope_bytes, envelope_id, ledger_row, outbox_row, quarantine_row
 from shared.events.canonical import validate_event
 from shared.events.envelope import Envelope
 
@@ -62,3 +66,19 @@ def test_pending_and_rejected_become_quarantine_entries():
 def test_envelope_id_is_a_version_5_uuid_of_the_blake2b_digest():
     digest = hashlib.blake2b(b"ingest\x1fpos/12\x1fsale-1", digest_size=16).digest()
     assert envelope_id("pos/12", "sale-1") == str(uuid.UUID(bytes=digest, version=5))
+
+
+@given(source=st.text(max_size=20), event_id=st.text(max_size=20), kind=st.sampled_from(["sale", "item", "x\"y"]),
+       time=st.text(max_size=30), key=st.text(max_size=20) | st.none(),
+       data=st.dictionaries(st.text(max_size=8), st.text(max_size=8) | st.floats(allow_nan=False) | st.none()))
+def test_envelope_bytes_are_orjsons_compact_form_of_the_envelope(source, event_id, kind, time, key, data):
+    expected = orjson.dumps({"specversion": "1.0", "id": envelope_id(source, event_id),
+                             "source": f"replenish/ingest/{source}", "type": f"replenish.ingest.{kind}",
+                             "time": time, "subject": key, "datacontenttype": "application/json", "data": data})
+    assert envelope_bytes(source, event_id, kind, time, key, data) == expected
+
+
+@given(source=st.text(max_size=30), event_id=st.text(max_size=30))
+def test_envelope_id_matches_the_uuid_module_for_any_key(source, event_id):
+    digest = hashlib.blake2b(f"ingest\x1f{source}\x1f{event_id}".encode(), digest_size=16).digest()
+    assert envelope_id(source, event_id) == str(uuid.UUID(bytes=digest, version=5))
