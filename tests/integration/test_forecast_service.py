@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from services.forecast import models
 from services.forecast import repository as repo
-from services.forecast.consumers import TOPICS, dispatch
+from services.forecast.consumers import TOPICS, apply_batch
 from services.forecast.scheduler import Forecaster
 from services.forecast.settings import ForecastSettings
 from shared.events.envelope import Envelope, make_envelope
@@ -124,7 +124,7 @@ async def _on_hand(w: World, sku: str, value: float) -> bool:
 
 async def test_sales_become_a_censored_overridable_forecast_and_a_new_sku_borrows_its_like(kafka, settings_for):
     runtime = ServiceRuntime(settings_for("forecast"), models.metadata)
-    runtime.consumers.append(ConsumerSpec("history", TOPICS, dispatch, batch_size=500))
+    runtime.consumers.append(ConsumerSpec("history", TOPICS, None, batch_size=500, batch_handler=apply_batch))
     settings = ForecastSettings(quiet_s=0.5, poll_s=0.2, quantiles="0.95,0.98", use_prophet="never")
     runtime.tasks.append(Forecaster(runtime, settings).run)
     w = World(kafka, runtime)
