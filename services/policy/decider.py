@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 from services.policy import repository as repo
-from services.policy.decide import recompute
+from services.policy.decide import decide_keys, recompute
 from services.policy.settings import policy_settings
 from shared.db.uow import UnitOfWork
 
@@ -24,8 +24,7 @@ async def decide_due(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, m
         return 0
     try:
         async with uow_factory() as uow:
-            for location, sku in keys:
-                await recompute(uow, location, sku)
+            await decide_keys(uow, keys)
     except Exception:
         log.warning("deciding %d keys together failed; deciding them one at a time", len(keys), exc_info=True)
         await _one_at_a_time(uow_factory, keys)

@@ -1,0 +1,86 @@
+"""Pure assembly of one key's decision inputs (demand view, lead time, donors, day) from the rows read for it."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from .model import DemandView
+from .promotions import Promotion
+from .reorder import Donor
+
+HISTORY_DAYS = 56          # fallback demand window when no forecast has arrived yet
+LEAD_TIME_PRIOR_WEIGHT = 3  # master-data lead time counts as this many receipts when blending
+Z_P10_P90 = 2.563           # width of the p10–p90 band of a standard normal
+
+
+def local_day_in(timezone: str | None, at: datetime) -> date:
+    """Days are the location's local calendar days (CONTRACT §8); UTC when the zone is unknown."""
+    try:
+        return at.astimezone(ZoneInfo(timezone or "UTC")).date()
+    except (KeyError, ValueError):
+        return at.astimezone(UTC).date()
+
+
+def forecast_demand(forecast: dict[str, Any] | None, day: date) -> DemandView | None:
+    """Demand from the latest forecast's horizon after `day` (all of it when none is later); None without one."""
+    if not forecast or not forecast.get("horizon"):
+        return None
+    horizon = [p for p in forecast["horizon"] if p["date"] > day.isoformat()] or forecast["horizon"]
+    means = np.array([p["mean"] for p in horizon], dtype=float)
+    spread = np.array([(p["p90"] - p["p10"]) / Z_P10_P90 for p in horizon], dtype=float)
+    std = forecast.get("residual_std")
+    if std is None:  # no residual spread sent: read it off the p10–p90 band of a normal
+        std = float(np.mean(spread[:28])) if len(spread) else 0.0
+    return DemandView(daily_mean=float(np.mean(means[:28])), daily_std=float(std),
+                      source=f"forecast:{forecast.get('model')}", horizon_means=means)
+
+
+def history_start(first_sale: date | None, day: date) -> date | None:
+    """First day of the fallback window: the first sale, at most HISTORY_DAYS back; None without sales."""
+    return None if first_sale is None else max(first_sale, day - timedelta(days=HISTORY_DAYS - 1))
+
+
+def history_demand(first_sale: date | None, sales: dict[date, float], day: date) -> DemandView:
+    """Cold start: mean and spread of daily sales from the window start to `day`, days without sales as 0."""
+    start = history_start(first_sale, day)
+    if start is None:
+        return DemandView(daily_mean=0.0, daily_std=0.0, source="history")
+    n = max((day - start).days + 1, 1)
+    series = np.array([sales.get(start + timedelta(days=i), 0.0) for i in range(n)])
+    return DemandView(daily_mean=float(series.mean()), daily_std=float(series.std(ddof=1)) if n > 1 else 0.0,
+                      source=f"history:{n}d")
+
+
+def blend_lead_time(si: dict[str, Any] | None, receipts: int, mean: float,
+                    std: float) -> tuple[float, float, dict[str, Any]]:
+    """Master-data lead time blended with learned sent→received times (master counts as a few receipts)."""
+    lead, lead_std = float((si or {}).get("lead_time_days", 7.0)), float((si or {}).get("lead_time_std_days") or 0)
+    if not si:
+        return lead, lead_std, {"source": "default"}
+    if not receipts:
+        return lead, lead_std, {"source": "master", "receipts": 0}
+    w, n = LEAD_TIME_PRIOR_WEIGHT, receipts
+    blended = (w * lead + n * mean) / (w + n)
+    blended_std = (w * lead_std + n * std) / (w + n) if n > 1 else lead_std
+    return blended, blended_std, {"source": "blended", "receipts": n, "learned_mean": mean, "learned_std": std,
+                                  "master": lead, "formula": f"(w·master + n·learned)/(w+n), w={w}, n={n}"}
+
+
+def donors_from(lanes: list[tuple[dict[str, Any], dict[str, Any]]]) -> tuple[Donor, ...]:
+    """Sending locations (lane, their position) whose stock exceeds their own order-up-to level."""
+    out = []
+    for lane, pos in lanes:
+        excess = min(pos.get("on_hand") or 0.0, pos.get("inventory_position") or 0.0) - (pos.get("order_up_to") or 0)
+        if excess > 0 and lane.get("lead_time_days") is not None:
+            out.append(Donor(location=lane["from_location"], excess=float(excess),
+                             lane_lead_time_days=float(lane["lead_time_days"]), lane_unit_cost=lane.get("unit_cost")))
+    return tuple(out)
+
+
+def promotions_from(rows: list[dict[str, Any]], day: date) -> list[Promotion]:
+    """Promotions not over before `day`."""
+    return [Promotion(date.fromisoformat(p["start"][:10]), date.fromisoformat(p["end"][:10]),
+                      p.get("expected_uplift")) for p in rows if p.get("end", "9999") >= day.isoformat()]

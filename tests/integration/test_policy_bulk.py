@@ -1,0 +1,148 @@
+"""A decider pass over many keys decides exactly as deciding them one at a time, on the real PostgreSQL."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from services.policy import models
+from services.policy.batch import apply_batch
+from services.policy.decide import decide_keys, recompute
+from shared.db.engine import make_engine, make_sessionmaker
+from shared.db.uow import UnitOfWork
+from shared.events.envelope import make_envelope
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2026, 9, 1, tzinfo=UTC)
+LAST = T0 + timedelta(days=60, hours=12)  # the last setup sale; the pass's events come later that day
+
+
+class Copy:
+    """One copy of the mixed state under its own names (prefix), built through the real handlers."""
+
+    def __init__(self, url: str) -> None:
+        self.p = f"b{uuid.uuid4().hex[:8]}"
+        self.store, self.dc = f"{self.p}-store", f"{self.p}-dc"
+        self.engine = make_engine(url)
+        self.sessionmaker = make_sessionmaker(self.engine)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessionmaker, models.outbox, models.inbox, source="test/policy")
+
+    def sku(self, name: str) -> str:
+        return f"{self.p}-{name}"
+
+    async def decide(self) -> None:
+        """Decide every key of this copy (decide_dirty would also decide the other copy's pending keys)."""
+        async with self.uow() as uow:
+            await decide_keys(uow, [(loc, self.sku(n)) for loc in (self.dc, self.store) for n in "FHPRAX"])
+
+    async def send(self, *events: tuple[str, dict[str, Any], datetime]) -> None:
+        envs = [make_envelope(source="test", type=t, time=at, data=data, id=str(uuid.uuid4()))
+                for t, data, at in events]
+        async with self.uow() as uow:
+            await apply_batch(uow, envs)
+
+    def master(self, kind: str, data: dict[str, Any]) -> tuple[str, dict[str, Any], datetime]:
+        return f"replenish.ingest.{kind}", {"type": kind, "time": T0.isoformat(), "data": data}, T0
+
+    def stock(self, kind: str, sku: str, at: datetime, location: str | None = None,
+              **extra: Any) -> tuple[str, dict[str, Any], datetime]:
+        data = {"event_id": f"{self.p}-{uuid.uuid4().hex}", "source": "test", "type": kind, "sku": self.sku(sku),
+                "location": location or self.store, "time": at.isoformat(), **extra}
+        topic = "sale" if kind == "sale" else kind
+        return f"replenish.ingest.{topic}", data, at
+
+    def po(self, po_id: str, sku: str, status: str, qty: float, reorder_id: str | None = None):
+        return "replenish.orders.purchase_order", {
+            "po_id": f"{self.p}-{po_id}", "supplier_id": "SUP-1", "status": status, "total": qty * 2.5,
+            "created_at": T0.isoformat(), "eta": (LAST + timedelta(days=3)).date().isoformat(),
+            "lines": [{"sku": self.sku(sku), "location": self.store, "quantity": qty, "unit_cost": 2.5,
+                       "received_quantity": 0, "reorder_id": reorder_id}]}, T0
+
+
+async def build(c: Copy) -> list[tuple[str, str]]:
+    """Setup decided as it arrives; then the pass's inputs, left dirty. Returns the pass's keys."""
+    masters = [c.master("location", {"location": loc, "name": loc, "kind": kind, "timezone": "Europe/Paris"})
+               for loc, kind in ((c.store, "store"), (c.dc, "warehouse"))]
+    for name in "FHPRAX":
+        masters.append(c.master("item", {"sku": c.sku(name), "name": name, "base_unit": "each",
+                                         "category": "grocery", "unit_cost": 2.5}))
+    for name in "FHPRA":  # X has no supplier: only a transfer can refill it
+        masters.append(c.master("supplier_item", {"supplier_id": "SUP-1", "sku": c.sku(name), "lead_time_days": 7,
+                                                  "moq": 12, "pack_size": 12, "unit_cost": 2.5, "primary": True}))
+    masters.append(c.master("lane", {"from_location": c.dc, "to_location": c.store, "lead_time_days": 1,
+                                     "unit_cost": 0.5}))
+    await c.send(*masters)
+    horizon = [{"date": (LAST + timedelta(days=d)).date().isoformat(), "mean": 12.0, "p10": 6.0, "p50": 12.0,
+                "p90": 18.0} for d in range(1, 29)]
+    await c.send(("replenish.forecast.demand", {"sku": c.sku("F"), "location": c.store, "model": "ets",
+                                                "as_of": LAST.date().isoformat(), "generated_at": LAST.isoformat(),
+                                                "horizon": horizon}, LAST),
+                 ("replenish.ingest.promotion", {"sku": c.sku("F"), "location": c.store, "kind": "price",
+                                                 "start": (LAST + timedelta(days=2)).date().isoformat(),
+                                                 "end": (LAST + timedelta(days=4)).date().isoformat(),
+                                                 "expected_uplift": 2.0}, LAST))
+    await c.send(*[c.stock("stock_count", n, T0, on_hand=620) for n in "FHPRA"],
+                 c.stock("stock_count", "X", T0, on_hand=100))
+    await c.send(*[c.stock("sale", n, T0 + timedelta(days=d + 1, hours=12), quantity=10)
+                   for n in "FHPRA" for d in range(60)])
+    await c.send(c.po("PO-P", "P", "sent", 48))
+    await c.decide()  # R and A (20 on hand, IP ≤ ROP) order today; A's stockout_risk fires
+    reorder_r = f"{c.store}:{c.sku('R')}:{LAST.date().isoformat()}"
+    await c.send(c.po("PO-R", "R", "cancelled", 72, reorder_r))  # R's reorder closed: nothing on order
+    await c.decide()
+    later = LAST + timedelta(hours=2)
+    await c.send(*[c.stock("sale", n, later, quantity=1) for n in "FHPR"],
+                 c.stock("stock_adjustment", "A", later, quantity=200, reason="receipt"),
+                 c.stock("stock_count", "X", later, location=c.dc, on_hand=5000),
+                 c.stock("sale", "X", later, quantity=95))
+    # the depot comes first: its new position (5000 in excess) must be seen by the store's transfer decision
+    return [(c.dc, c.sku("X")), (c.store, c.sku("X"))] + [(c.store, c.sku(n)) for n in "FHPRA"]
+
+
+async def outcome(c: Copy) -> dict[str, Any]:
+    """Positions, reorders and events of the copy, with its names replaced so two copies compare equal."""
+    async with c.sessionmaker() as s:
+        positions = [r.data for r in await s.execute(select(models.positions.c.data).where(
+            models.positions.c.sku.like(f"{c.p}-%")).order_by(models.positions.c.location, models.positions.c.sku))]
+        reorders = [dict(r._mapping) for r in await s.execute(select(models.reorders).where(
+            models.reorders.c.sku.like(f"{c.p}-%")).order_by(models.reorders.c.reorder_id))]
+        events = [json.loads(r.payload)["data"] for r in await s.execute(select(models.outbox.c.payload).where(
+            models.outbox.c.key.like(f"%{c.p}-%")).order_by(models.outbox.c.id))]
+    doc = json.dumps({"positions": positions, "reorders": reorders, "events": events}, sort_keys=True, default=str)
+    return json.loads(doc.replace(c.p, "P"))
+
+
+@pytest.fixture
+async def copies(database_url):
+    pair = Copy(database_url), Copy(database_url)
+    yield pair
+    for c in pair:
+        await c.engine.dispose()
+
+
+async def test_bulk_pass_decides_as_one_key_at_a_time(copies):
+    one, bulk = copies
+    keys_one, keys_bulk = await build(one), await build(bulk)
+    for location, sku in keys_one:
+        async with one.uow() as uow:
+            await recompute(uow, location, sku)
+    async with bulk.uow() as uow:
+        await decide_keys(uow, keys_bulk)
+    got = await outcome(bulk)
+    assert got == await outcome(one)
+    by_sku = {p["sku"]: p for p in got["positions"] if p["location"] == "P-store"}
+    transfer = [e for e in got["events"] if e.get("kind") == "transfer"]
+    # X: 5 on hand; the depot's 5000 (S = 0, all in excess, 1-day lane) covers it → one transfer
+    assert [(e["sku"], e["from_location"]) for e in transfer] == [("P-X", "P-dc")]
+    assert "already decided today" in by_sku["P-R"]["explanation"]["decision"]["reason"]
+    assert by_sku["P-F"]["explanation"]["inputs"]["demand_source"].startswith("forecast:ets")
+    assert by_sku["P-H"]["explanation"]["inputs"]["demand_source"].startswith("history:")
+    assert by_sku["P-P"]["on_order"] >= 48
+    risk = [(e["status"]) for e in got["events"] if e.get("key") == "stockout_risk:P-store:P-A"]
+    assert risk[-1] == "resolved" and "firing" in risk
