@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,14 +42,14 @@ async def note_arrivals(uow: UnitOfWork, tallies: dict[str, Tally], now: datetim
         newest = tally.newest or state.last_event_time
         if newest is not None:
             state = observe(state, newest, now)
-        values = {"accepted": row.accepted + tally.accepted, "duplicates": row.duplicates + tally.duplicates,
-                  "rejected": row.rejected + tally.rejected, "last_event_at": state.last_event_time,
-                  "last_arrival_at": now, "arrival_gaps": list(state.arrival_gaps),
-                  "event_gaps": list(state.event_gaps)}
+        stale = row.stale
         if row.stale and not is_stale(state, now):
-            values["stale"] = 0
+            stale = 0
             await _alert(uow, state, now, firing=False)
-        await repo.update_source(uow.session, name, **values)
+        await repo.note_source(uow.session, replace(
+            row, accepted=row.accepted + tally.accepted, duplicates=row.duplicates + tally.duplicates,
+            rejected=row.rejected + tally.rejected, last_event_at=state.last_event_time, last_arrival_at=now,
+            arrival_gaps=list(state.arrival_gaps), event_gaps=list(state.event_gaps), stale=stale))
 
 
 async def check_sources(uow: UnitOfWork, now: datetime) -> int:

@@ -53,11 +53,11 @@ class MasterCache:
         if not rows:
             return
         snapshot = self.snapshot.copy()
-        for row in rows:
-            event = validate_event(row.event, FAR_FUTURE)
+        for seq, raw in rows:
+            event = validate_event(raw, FAR_FUTURE)
             if isinstance(event, CanonicalEvent) and event.type in MASTER_APPLIED:
                 apply_master_in_place(snapshot, event)
-            self.seq = max(self.seq, row.seq)
+            self.seq = max(self.seq, seq)
         self.snapshot = snapshot
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from services.ingest import handlers
+from services.ingest import freshness, handlers
 from services.ingest import repository as repo
 from services.ingest.repository import QuarantineFilter
 from services.ingest.routes import after_commit, current_mapping, mapped
@@ -98,5 +98,6 @@ async def retry(qid: int, request: Request, who: Planner) -> dict[str, Any]:
         await repo.resolve_quarantined(uow.session, [qid], status="retried", by=who.name, note="retried")
         done = await handlers.ingest_records(uow, state.master_cache, items, now, door=row.door,
                                              originals=[row.raw], source=row.source)
-    await after_commit(state, done, now)
+        await freshness.note_arrivals(uow, done.tallies, now)
+    await after_commit(state, done)
     return {"id": qid, "status": "retried", "result": done.response}

@@ -6,11 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest.models import mappings, master, quarantine, received, sources
+
+
+async def driver(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session's transaction, for statements written by hand."""
+    raw = await (await session.connection()).get_raw_connection()
+    return raw.driver_connection
+
 
 _EXISTING_SQL = ("SELECT r.source, r.event_id FROM ingest.received r "
                  "JOIN unnest($1::varchar[], $2::varchar[]) AS k(source, event_id) "
@@ -21,8 +29,7 @@ async def existing_keys(session: AsyncSession, keys: list[tuple[str, str]]) -> s
     """Which (source, id) were claimed by earlier batches: one round trip for the whole batch."""
     if not keys:
         return set()
-    raw = await (await session.connection()).get_raw_connection()
-    found = await raw.driver_connection.fetch(_EXISTING_SQL, [k[0] for k in keys], [k[1] for k in keys])
+    found = await (await driver(session)).fetch(_EXISTING_SQL, [k[0] for k in keys], [k[1] for k in keys])
     return {(r["source"], r["event_id"]) for r in found}
 
 
@@ -40,8 +47,7 @@ async def record_received(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     # Sorted so two overlapping batches lock keys in the same order and cannot deadlock.
     rows = sorted(rows, key=lambda r: (r["source"], r["event_id"]))
     columns = [[r[name] for r in rows] for name in _RECEIVED_COLUMNS]
-    raw = await (await session.connection()).get_raw_connection()
-    found = await raw.driver_connection.fetch(_RECEIVED_SQL, *columns)
+    found = await (await driver(session)).fetch(_RECEIVED_SQL, *columns)
     return {(r["source"], r["event_id"]) for r in found}
 
 
@@ -83,8 +89,7 @@ async def claim_movements(session: AsyncSession, movements: list[Any]) -> set[tu
         return await record_received(session, [
             {"source": m.source, "event_id": m.id, "type": m.type, "event_time": m.time,
              "location": m.payload["location"], "sku": m.payload["sku"], "quantity": m.effect} for m in movements])
-    raw = await (await session.connection()).get_raw_connection()
-    found = await raw.driver_connection.fetch(_CLAIM_SQL, source, *columns,
+    found = await (await driver(session)).fetch(_CLAIM_SQL, source, *columns,
                                               float_array([m.effect for m in ordered]))
     return {(source, r["event_id"]) for r in found}
 
@@ -96,9 +101,11 @@ async def record_movement(session: AsyncSession, row: dict[str, Any]) -> None:
                           .values(location=row["location"], sku=row["sku"], quantity=row["quantity"]))
 
 
-async def master_since(session: AsyncSession, seq: int) -> list[Any]:
-    return list(await session.execute(select(master.c.seq, master.c.event).where(master.c.seq > seq)
-                                      .order_by(master.c.seq)))
+async def master_since(session: AsyncSession, seq: int) -> list[tuple[int, dict[str, Any]]]:
+    """(seq, event) of master records changed after `seq`; asked before every batch, so by hand."""
+    rows = await (await driver(session)).fetch(
+        "SELECT seq, event::text FROM ingest.master WHERE seq > $1 ORDER BY seq", seq)
+    return [(r[0], orjson.loads(r[1])) for r in rows]
 
 
 async def save_master(session: AsyncSession, type_: str, key: str, event: dict, event_time: datetime) -> None:
@@ -181,14 +188,49 @@ async def save_mapping(session: AsyncSession, source: str, mapping: dict[str, An
     return version
 
 
-async def sources_for_update(session: AsyncSession, names: list[str]) -> dict[str, Any]:
-    """Source rows (created when new), locked for this short transaction."""
-    if names:
-        await session.execute(insert(sources).values([{"source": n} for n in sorted(names)])
-                              .on_conflict_do_nothing())
-    rows = await session.execute(select(sources).where(sources.c.source.in_(names))
-                                 .order_by(sources.c.source).with_for_update())
-    return {row.source: row for row in rows}
+@dataclass(frozen=True)
+class SourceRow:
+    """A row of ingest.sources, read by hand (the batch path's statements skip the ORM: py-spy)."""
+
+    source: str
+    accepted: int
+    duplicates: int
+    rejected: int
+    last_event_at: datetime | None
+    last_arrival_at: datetime | None
+    configured_cadence_s: float | None
+    arrival_gaps: list[float]
+    event_gaps: list[float]
+    stale: int
+
+
+_LOCK_SOURCES_SQL = (
+    "SELECT source, accepted, duplicates, rejected, last_event_at, last_arrival_at, configured_cadence_s, "
+    "arrival_gaps::text, event_gaps::text, stale FROM ingest.sources WHERE source = ANY($1::varchar[]) "
+    "ORDER BY source FOR UPDATE")
+
+
+async def sources_for_update(session: AsyncSession, names: list[str]) -> dict[str, SourceRow]:
+    """Source rows (created when new), locked for this transaction."""
+    conn = await driver(session)
+    names = sorted(set(names))
+    await conn.execute("INSERT INTO ingest.sources (source) SELECT unnest($1::varchar[]) ON CONFLICT DO NOTHING",
+                       names)
+    rows = await conn.fetch(_LOCK_SOURCES_SQL, names)
+    return {r[0]: SourceRow(*r[:7], orjson.loads(r[7]), orjson.loads(r[8]), r[9]) for r in rows}
+
+
+_NOTE_SOURCE_SQL = (
+    "UPDATE ingest.sources SET accepted = $2, duplicates = $3, rejected = $4, last_event_at = $5, "
+    "last_arrival_at = $6, arrival_gaps = $7::text::jsonb, event_gaps = $8::text::jsonb, stale = $9 "
+    "WHERE source = $1")
+
+
+async def note_source(session: AsyncSession, row: SourceRow) -> None:
+    """Write a locked source row back whole (counters, freshness, stale flag)."""
+    await (await driver(session)).execute(
+        _NOTE_SOURCE_SQL, row.source, row.accepted, row.duplicates, row.rejected, row.last_event_at,
+        row.last_arrival_at, orjson.dumps(row.arrival_gaps).decode(), orjson.dumps(row.event_gaps).decode(), row.stale)
 
 
 async def update_source(session: AsyncSession, source: str, **values: Any) -> None:

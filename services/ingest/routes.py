@@ -64,16 +64,16 @@ async def _ingest(request: Request, items: list[Any], *, door: str, originals: l
     async with state.runtime.uow() as uow:
         done = await handlers.ingest_records(uow, state.master_cache, items, now, door=door, originals=originals,
                                              source=source)
-    await after_commit(state, done, now)
+        # Last before commit, so the source row lock is held only for the commit; the counters commit
+        # with the batch they count (a separate transaction cost a session and a commit per request).
+        await freshness.note_arrivals(uow, done.tallies, now)
+    await after_commit(state, done)
     return done.response
 
 
-async def after_commit(state: Any, done: handlers.Ingested, now: datetime) -> None:
+async def after_commit(state: Any, done: handlers.Ingested) -> None:
     if done.published:
         state.runtime.wake.set()  # the relay sleeps until woken (or its idle timeout)
-    if done.tallies:  # its own short transaction: the source row lock is held only for this
-        async with state.runtime.uow() as uow:
-            await freshness.note_arrivals(uow, done.tallies, now)
     if done.response["pending"]:
         async with state.runtime.uow() as uow:
             await handlers.settle_pending(uow, state.master_cache, done)
