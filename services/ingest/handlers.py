@@ -13,7 +13,7 @@ import orjson
 from services.ingest import repository as repo
 from services.ingest.domain.batch import BatchResult, Duplicate, process_batch, raw_id
 from services.ingest.domain.batch import release_pending as release_order
-from services.ingest.domain.fastlane import LEDGER_EFFECT, Movement, fast_batch
+from services.ingest.domain.fastlane import LEDGER_EFFECT, Lookups, Movement, fast_batch
 from services.ingest.domain.master import MASTER_APPLIED, MasterSnapshot, apply_master_in_place
 from services.ingest.domain.outcomes import Normalized, Pending, Rejected, Unreadable
 from shared.db.uow import UnitOfWork
@@ -47,6 +47,13 @@ class MasterCache:
 
     def __init__(self) -> None:
         self.snapshot, self.seq = MasterSnapshot(), 0
+        self.lookups = Lookups(self.snapshot)
+
+    def lookups_now(self) -> Lookups:
+        """Code resolutions remembered across batches for as long as the snapshot stays the same."""
+        if self.lookups.snapshot is not self.snapshot:
+            self.lookups = Lookups(self.snapshot)
+        return self.lookups
 
     async def refresh(self, uow: UnitOfWork) -> None:
         rows = await repo.master_since(uow.session, self.seq)
@@ -168,7 +175,7 @@ async def ingest_records(uow: UnitOfWork, cache: MasterCache, items: Sequence[ob
     """CONTRACT §3 batch semantics for any door; `originals` are what the caller sent (kept on rejection)."""
     await cache.refresh(uow)
     seq = cache.seq
-    lane = fast_batch(items, cache.snapshot, now, iso=iso_time)
+    lane = fast_batch(items, cache.snapshot, now, iso=iso_time, lookups=cache.lookups_now())
     if lane is not None:
         return await _ingest_lane(uow, lane, seq)
     checked = [_precheck(item, now) for item in items]

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.ingest.domain.batch import process_batch
-from services.ingest.domain.fastlane import fast_batch
+from services.ingest.domain.fastlane import Lookups, fast_batch
 from services.ingest.domain.master import MasterSnapshot, apply_master_in_place
 from services.ingest.domain.normalize import normalize
 from services.ingest.domain.outcomes import Normalized
@@ -106,3 +106,12 @@ def test_iso_time_writes_what_isoformat_writes(at):
 def test_iso_time_drops_zero_microseconds_like_isoformat():
     assert iso_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05+00:00"
     assert iso_time(datetime(1, 1, 1, 0, 0, 0, 7, tzinfo=UTC)) == "0001-01-01T00:00:00.000007+00:00"
+
+
+def test_remembered_lookups_serve_only_the_snapshot_they_were_made_for(snapshot):
+    lookups = Lookups(snapshot)
+    assert fast_batch([_sale(1)], snapshot, NOW, lookups=lookups) is not None
+    assert lookups.skus["6901234567890"][0] == "SKU-1"  # remembered for the next batch
+    newer = snapshot.copy()
+    newer.codes.clear()  # a snapshot where the SKU is unknown: stale memos must not resolve it
+    assert fast_batch([_sale(2)], newer, NOW, lookups=lookups) is None

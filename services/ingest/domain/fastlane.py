@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.ingest.domain.master import MasterSnapshot
+from services.ingest.domain.master import ItemMaster, MasterSnapshot
 from services.ingest.domain.normalize import MOVEMENT_TOPICS, converted
 from shared.events.canonical import plain_movement
 
@@ -38,29 +38,42 @@ class Movement:
         return sign * self.payload[name]
 
 
-class _Lookups:
-    """Per-batch memo of code resolution: a feed's batch names the same SKUs and stores again and again."""
+MEMO_LIMIT = 200_000  # codes remembered per snapshot; forgotten all at once past this (unknown codes too)
+
+
+class Lookups:
+    """Memo of code resolution under one master snapshot (snapshots are replaced, never changed, once in
+    use): a feed names the same SKUs and stores batch after batch, and code_key costs ~1 µs a code."""
 
     def __init__(self, snapshot: MasterSnapshot) -> None:
         self.snapshot = snapshot
-        self.skus: dict[str, str | None] = {}
+        self.skus: dict[str, tuple[str, ItemMaster] | None] = {}
         self.places: dict[str, str | None] = {}
 
-    def sku(self, code: str) -> str | None:
-        if code in self.skus:
-            return self.skus[code]
-        found = self.skus[code] = self.snapshot.resolve_sku(code)
+    def item(self, code: str) -> tuple[str, ItemMaster] | None:
+        """(canonical SKU, its item) for a SKU code or alias, None when unknown."""
+        found = self.skus.get(code, _UNSEEN)
+        if found is _UNSEEN:
+            if len(self.skus) >= MEMO_LIMIT:
+                self.skus.clear()
+            sku = self.snapshot.resolve_sku(code)
+            found = self.skus[code] = (sku, self.snapshot.items[sku]) if sku is not None else None
         return found
 
     def place(self, code: str) -> str | None:
-        if code in self.places:
-            return self.places[code]
-        location = self.snapshot.location(code)
-        found = self.places[code] = location.location if location is not None else None
+        found = self.places.get(code, _UNSEEN)
+        if found is _UNSEEN:
+            if len(self.places) >= MEMO_LIMIT:
+                self.places.clear()
+            location = self.snapshot.location(code)
+            found = self.places[code] = location.location if location is not None else None
         return found
 
 
-def _movement(obj: object, lookups: _Lookups, now: datetime, iso: Callable[[datetime], str]) -> Movement | None:
+_UNSEEN = object()
+
+
+def _movement(obj: object, lookups: Lookups, now: datetime, iso: Callable[[datetime], str]) -> Movement | None:
     """The normalized movement, or None when the general path must decide (invalid, unusual, pending...)."""
     if type(obj) is not dict:
         return None
@@ -68,10 +81,10 @@ def _movement(obj: object, lookups: _Lookups, now: datetime, iso: Callable[[date
     if checked is None:
         return None
     event_id, source, kind, at, fields = checked
-    sku, place = lookups.sku(fields["sku"]), lookups.place(fields["location"])
-    if sku is None or place is None:
+    known, place = lookups.item(fields["sku"]), lookups.place(fields["location"])
+    if known is None or place is None:
         return None
-    item = lookups.snapshot.items[sku]
+    sku, item = known
     unit = fields.get("unit") or item.base_unit
     factor = item.conversions.get(unit)
     if factor is None:
@@ -84,12 +97,15 @@ def _movement(obj: object, lookups: _Lookups, now: datetime, iso: Callable[[date
 
 
 def fast_batch(items: Sequence[object], snapshot: MasterSnapshot, now: datetime,
-               iso: Callable[[datetime], str] = datetime.isoformat) -> list[Movement] | None:
+               iso: Callable[[datetime], str] = datetime.isoformat,
+               lookups: Lookups | None = None) -> list[Movement] | None:
     """Every item through the lane, or None if one of them is not for it (or repeats an id of the batch).
 
     `iso` formats the (UTC) event time exactly as datetime.isoformat does; callers may pass a faster one.
+    `lookups` may carry resolutions over from earlier batches, if made for this very snapshot.
     """
-    lookups = _Lookups(snapshot)
+    if lookups is None or lookups.snapshot is not snapshot:
+        lookups = Lookups(snapshot)
     out: list[Movement] = []
     keys: set[tuple[str, str]] = set()
     for item in items:
