@@ -12,6 +12,7 @@ from sqlalchemy import select, text, tuple_
 from services.policy import repository as repo
 from services.policy.handlers import dispatch
 from services.policy.models import locations, stock
+from services.policy.wake import notify_after_commit
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
 from shared.events.topics import SaleRecorded, StockChanged
@@ -41,7 +42,10 @@ class Count:
 
 
 async def apply_batch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
-    """Consecutive sales and stock events are applied together; any other event alone, all in batch order."""
+    """Consecutive sales and stock events are applied together; any other event alone, all in batch order.
+    Every input event may mark keys dirty, so the decider is woken once the batch has committed."""
+    if envelopes:
+        notify_after_commit(uow.session)
     run: list[Envelope] = []
     for env in envelopes:
         if env.type in SALE_TYPES or env.type in STOCK_TYPES:

@@ -6,29 +6,41 @@ import logging
 from collections.abc import Callable
 
 from services.policy import repository as repo
+from services.policy import wake
 from services.policy.decide import decide_keys, recompute
 from services.policy.settings import policy_settings
 from shared.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
+IDLE_POLL_S = 1.0  # nothing known to be due: look again this often (marks by another replica, a lost wake-up)
 
 
 async def decide_due(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, max_wait_s: float,
                      limit: int) -> int:
+    """Claim up to `limit` due keys and decide them together; returns how many were claimed."""
+    return (await decide_pass(uow_factory, quiet_s=quiet_s, max_wait_s=max_wait_s, limit=limit))[0]
+
+
+async def decide_pass(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, max_wait_s: float,
+                      limit: int) -> tuple[int, float | None]:
     """Claim up to `limit` due keys (a short transaction of its own, so the consumer never waits on the
-    decider's row locks), then decide them together in one transaction; returns how many were claimed."""
+    decider's row locks), then decide them together in one transaction. Returns how many were claimed and,
+    when that was fewer than `limit`, the seconds until the next dirty key is due (None: none is dirty)."""
+    due_in = None
     async with uow_factory() as uow:
         keys = await repo.claim_due(uow.session, quiet_s, max_wait_s, limit)
+        if len(keys) < limit:
+            due_in = await repo.next_due_in(uow.session, quiet_s, max_wait_s)
     if not keys:
-        return 0
+        return 0, due_in
     try:
         async with uow_factory() as uow:
             await decide_keys(uow, keys)
     except Exception:
         log.warning("deciding %d keys together failed; deciding them one at a time", len(keys), exc_info=True)
         await _one_at_a_time(uow_factory, keys)
-    return len(keys)
+    return len(keys), due_in
 
 
 async def _one_at_a_time(uow_factory: Callable[[], UnitOfWork], keys: list[Key]) -> None:
@@ -52,16 +64,48 @@ async def decide_dirty(uow_factory: Callable[[], UnitOfWork], limit: int = 100) 
 async def run(runtime, stop: asyncio.Event) -> None:
     """Each pass decides the keys whose inputs have been quiet `decide_quiet_s` (or that waited
     `decide_max_delay_s`, so a steady stream still gets decisions), oldest first, `decide_batch` at a time:
-    a key's stock count is decided promptly without waiting for the whole input to go quiet."""
+    a key's stock count is decided promptly without waiting for the whole input to go quiet. Between passes
+    it sleeps until the next key is due; a committed consumer batch wakes it (its keys are due `quiet_s`
+    later), and with nothing dirty it looks again every IDLE_POLL_S (other replicas mark keys too)."""
     cfg = policy_settings()
-    while not stop.is_set():
-        n = await decide_due(runtime.uow, quiet_s=cfg.decide_quiet_s, max_wait_s=cfg.decide_max_delay_s,
-                             limit=cfg.decide_batch)
-        if n:
-            log.debug("decided %d keys", n)
-        if n >= cfg.decide_batch:
-            continue  # more are due: no pause
+    with wake.listening() as woken:
+        relay = asyncio.create_task(_set_on(stop, woken))
         try:
-            await asyncio.wait_for(stop.wait(), timeout=cfg.decide_poll_s)
+            while not stop.is_set():
+                woken.clear()
+                n, due_in = await decide_pass(runtime.uow, quiet_s=cfg.decide_quiet_s,
+                                              max_wait_s=cfg.decide_max_delay_s, limit=cfg.decide_batch)
+                if n:
+                    log.debug("decided %d keys", n)
+                if n >= cfg.decide_batch:
+                    continue  # more are due: no pause
+                await pause(woken, stop, pause_s(due_in, cfg.decide_poll_s), cfg.decide_quiet_s)
+        finally:
+            relay.cancel()
+
+
+def pause_s(due_in: float | None, poll_s: float) -> float:
+    """How long to sleep: until the next key is due, at least `poll_s` (claims stay spaced while keys are
+    due but locked by another decider), at most IDLE_POLL_S."""
+    if due_in is None:
+        return IDLE_POLL_S
+    return min(max(due_in, poll_s), IDLE_POLL_S)
+
+
+async def pause(woken: asyncio.Event, stop: asyncio.Event, seconds: float, quiet_s: float) -> None:
+    """Sleep `seconds`; a wake-up shortens it to `quiet_s` from then (the newly marked keys' due time)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not stop.is_set() and (left := deadline - loop.time()) > 0:
+        try:
+            await asyncio.wait_for(woken.wait(), left)
         except TimeoutError:
-            pass
+            return
+        woken.clear()
+        deadline = min(deadline, loop.time() + quiet_s)
+
+
+async def _set_on(stop: asyncio.Event, woken: asyncio.Event) -> None:
+    """Stopping wakes the pause."""
+    await stop.wait()
+    woken.set()

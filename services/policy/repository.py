@@ -115,6 +115,14 @@ async def claim_due(session: AsyncSession, quiet_s: float, max_wait_s: float, li
     return [(r.location, r.sku) for r in sorted(rows, key=lambda r: r.first)]
 
 
+async def next_due_in(session: AsyncSession, quiet_s: float, max_wait_s: float) -> float | None:
+    """Seconds until the first dirty key is due (negative when one is due but locked); None when none is dirty."""
+    return (await session.execute(text(
+        "SELECT EXTRACT(EPOCH FROM min(LEAST(dirty_at + make_interval(secs => :quiet),"
+        " COALESCE(dirty_since, dirty_at) + make_interval(secs => :wait))) - now()) AS due_in"
+        " FROM policy.stock WHERE dirty_at IS NOT NULL"), {"quiet": quiet_s, "wait": max_wait_s})).scalar_one()
+
+
 async def dirty_count(session: AsyncSession) -> int:
     return (await session.execute(select(func.count()).select_from(stock)
                                   .where(stock.c.dirty_at.is_not(None)))).scalar_one()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.policy import models
+from services.policy import models, wake
 from services.policy.batch import apply_batch
 from services.policy.decide import decide_keys, recompute
 from shared.db.engine import make_engine, make_sessionmaker
@@ -146,3 +146,19 @@ async def test_bulk_pass_decides_as_one_key_at_a_time(copies):
     assert by_sku["P-P"]["on_order"] >= 48
     risk = [(e["status"]) for e in got["events"] if e.get("key") == "stockout_risk:P-store:P-A"]
     assert risk[-1] == "resolved" and "firing" in risk
+
+
+async def test_committed_consumer_batch_wakes_the_decider_and_a_rolled_back_one_does_not(copies):
+    c = copies[0]
+    sale = c.stock("sale", "H", T0, quantity=1)
+    env = make_envelope(source="test", type=sale[0], time=T0, data=sale[1], id=str(uuid.uuid4()))
+    with wake.listening() as woken:
+        with pytest.raises(RuntimeError):
+            async with c.uow() as uow:
+                await apply_batch(uow, [env])
+                raise RuntimeError("handler failed after applying")
+        assert not woken.is_set()
+        async with c.uow() as uow:
+            await apply_batch(uow, [env])
+            assert not woken.is_set()  # not before the marks are visible to the decider
+        assert woken.is_set()

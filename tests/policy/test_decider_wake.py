@@ -1,0 +1,49 @@
+"""The decider sleeps until the next key is due, and a committed consumer batch wakes it."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.policy import wake
+from services.policy.decider import IDLE_POLL_S, pause, pause_s
+
+
+def test_pause_is_the_time_to_the_next_due_key_within_poll_and_idle_bounds():
+    assert pause_s(0.3, 0.05) == 0.3
+    assert pause_s(-2.0, 0.05) == 0.05          # due but locked by another decider: keep claims spaced
+    assert pause_s(60.0, 0.05) == IDLE_POLL_S
+    assert pause_s(None, 0.05) == IDLE_POLL_S   # nothing dirty: wait for a wake-up or the idle poll
+
+
+async def test_wake_up_shortens_a_long_pause_to_the_quiet_time():
+    loop = asyncio.get_running_loop()
+    with wake.listening() as woken:
+        loop.call_later(0.02, wake.notify)
+        started = loop.time()
+        await pause(woken, asyncio.Event(), 5.0, quiet_s=0.05)
+        took = loop.time() - started
+    assert 0.06 <= took < 1.0  # woken at 0.02, then the newly marked keys' 0.05 quiet time
+
+
+async def test_wake_up_never_lengthens_a_pause():
+    loop = asyncio.get_running_loop()
+    with wake.listening() as woken:
+        loop.call_later(0.01, wake.notify)
+        started = loop.time()
+        await pause(woken, asyncio.Event(), 0.05, quiet_s=2.0)
+        assert loop.time() - started == pytest.approx(0.05, abs=0.04)
+
+
+async def test_stop_ends_a_pause():
+    stop = asyncio.Event()
+    stop.set()
+    with wake.listening() as woken:
+        await asyncio.wait_for(pause(woken, stop, 5.0, quiet_s=1.0), 0.5)
+
+
+def test_listener_is_gone_after_its_block():
+    with wake.listening() as woken:
+        pass
+    wake.notify()
+    assert not woken.is_set()
