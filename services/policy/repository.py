@@ -4,26 +4,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, select, text, update
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.policy.models import (
-    alert_states,
     daily_sales,
-    forecasts,
-    lanes,
-    lead_times,
     ledger,
     overrides,
     po_lines,
     positions,
-    promotions,
     reorders,
     rules,
     segments,
     stock,
-    supplier_items,
 )
 
 OPEN_PO_STATUSES = ("proposed", "pending_approval", "approved", "sent", "acknowledged", "shipped",
@@ -56,11 +50,6 @@ async def get_data(session: AsyncSession, table: Table, **keys: str) -> dict[str
     return row.data if row else None
 
 
-async def supplier_item_for(session: AsyncSession, sku: str) -> dict[str, Any] | None:
-    """The primary supplier of an item, else any."""
-    row = (await session.execute(select(supplier_items.c.data).where(supplier_items.c.sku == sku)
-                                 .order_by(supplier_items.c.primary.desc().nulls_last()).limit(1))).first()
-    return row.data if row else None
 
 
 async def stock_row(session: AsyncSession, location: str, sku: str, *, lock: bool = False) -> Any:
@@ -139,31 +128,12 @@ async def add_daily_sales(session: AsyncSession, location: str, sku: str, day: d
         set_={"quantity": func.greatest(daily_sales.c.quantity + stmt.excluded.quantity, 0)}))
 
 
-async def sales_history(session: AsyncSession, location: str, sku: str, since: date) -> dict[date, float]:
-    rows = await session.execute(select(daily_sales.c.day, daily_sales.c.quantity).where(
-        daily_sales.c.location == location, daily_sales.c.sku == sku, daily_sales.c.day >= since))
-    return {r.day: r.quantity for r in rows}
 
 
-async def first_sale_day(session: AsyncSession, location: str, sku: str) -> date | None:
-    return (await session.execute(select(func.min(daily_sales.c.day)).where(
-        daily_sales.c.location == location, daily_sales.c.sku == sku))).scalar_one()
 
 
-async def forecast_payload(session: AsyncSession, location: str, sku: str) -> dict[str, Any] | None:
-    row = (await session.execute(select(forecasts.c.payload).where(
-        forecasts.c.location == location, forecasts.c.sku == sku))).first()
-    return row.payload if row else None
 
 
-async def on_order(session: AsyncSession, location: str, sku: str) -> tuple[float, list[tuple[date, float]]]:
-    """Open PO quantity plus reorders emitted that no PO has confirmed yet (so nothing is ordered twice)."""
-    lines = list(await session.execute(select(po_lines.c.open_quantity, po_lines.c.expected_date).where(
-        po_lines.c.location == location, po_lines.c.sku == sku, po_lines.c.status.in_(OPEN_PO_STATUSES))))
-    waiting = (await session.execute(select(func.coalesce(func.sum(reorders.c.quantity), 0.0)).where(
-        reorders.c.location == location, reorders.c.sku == sku, reorders.c.status == "open"))).scalar_one()
-    arrivals = [(r.expected_date, r.open_quantity) for r in lines if r.expected_date]
-    return sum(r.open_quantity for r in lines) + float(waiting), arrivals
 
 
 async def close_transfers(session: AsyncSession, location: str, sku: str, upto: datetime) -> None:
@@ -191,9 +161,6 @@ async def last_reorder(session: AsyncSession, location: str, sku: str) -> dict[s
     return row.payload | {"status": row.status, "po_id": row.po_id} if row else None
 
 
-async def reorder_exists(session: AsyncSession, reorder_id: str) -> bool:
-    return (await session.execute(select(reorders.c.reorder_id).where(
-        reorders.c.reorder_id == reorder_id))).first() is not None
 
 
 async def set_reorders_status(session: AsyncSession, reorder_ids: list[str], status: str, po_id: str) -> None:
@@ -208,16 +175,8 @@ async def replace_po_lines(session: AsyncSession, po_id: str, rows: list[dict[st
         await session.execute(insert(po_lines), rows)
 
 
-async def lead_time_stats(session: AsyncSession, supplier_id: str, sku: str) -> tuple[int, float, float]:
-    row = (await session.execute(select(func.count(), func.avg(lead_times.c.days),
-                                        func.coalesce(func.stddev_samp(lead_times.c.days), 0.0)).where(
-        lead_times.c.supplier_id == supplier_id, lead_times.c.sku == sku))).one()
-    return int(row[0]), float(row[1] or 0), float(row[2] or 0)
 
 
-async def alert_state_map(session: AsyncSession, keys: list[str]) -> dict[str, Any]:
-    rows = await session.execute(select(alert_states).where(alert_states.c.key.in_(keys)))
-    return {r.key: r for r in rows}
 
 
 async def current_rules(session: AsyncSession) -> Any:
@@ -228,10 +187,6 @@ async def all_overrides(session: AsyncSession) -> list[dict[str, Any]]:
     return [r.data for r in await session.execute(select(overrides.c.data).order_by(overrides.c.scope))]
 
 
-async def promotions_for(session: AsyncSession, location: str, sku: str, since: date) -> list[dict[str, Any]]:
-    rows = await session.execute(select(promotions.c.data).where(
-        promotions.c.sku == sku, promotions.c.location.in_([location, "*"])))
-    return [r.data for r in rows if r.data.get("end", "9999") >= since.isoformat()]
 
 
 async def keys_for_sku(session: AsyncSession, sku: str) -> list[tuple[str, str]]:
@@ -239,12 +194,6 @@ async def keys_for_sku(session: AsyncSession, sku: str) -> list[tuple[str, str]]
         select(stock.c.location, stock.c.sku).where(stock.c.sku == sku))]
 
 
-async def donors_for(session: AsyncSession, location: str, sku: str) -> list[tuple[dict, Any]]:
-    """Lanes into this location paired with the sending location's position, when it has one."""
-    rows = await session.execute(select(lanes.c.data, positions.c.data.label("pos")).join(
-        positions, and_(positions.c.location == lanes.c.from_location, positions.c.sku == sku))
-        .where(lanes.c.to_location == location))
-    return [(r.data, r.pos) for r in rows]
 
 
 async def get_position(session: AsyncSession, location: str, sku: str) -> dict[str, Any] | None:
