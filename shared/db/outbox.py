@@ -43,20 +43,28 @@ def encode_messages(messages: Iterable[tuple[str, str | None, bytes]]) -> bytes:
 
 def decode_messages(payload: bytes) -> list[tuple[str, bytes | None, bytes]]:
     """The inverse of encode_messages, with keys as bytes (what the producer sends)."""
-    view, out, at, end = memoryview(payload), [], 0, len(payload)
-    names: dict[bytes, str] = {}
+    return [(topic, key, value) for topic, key, value, _ in _outgoing(payload)]
+
+
+def _outgoing(payload: bytes) -> list[tuple[str, bytes | None, bytes, None]]:
+    """decode_messages as the relay sends them (no headers). Plain bytes slices (one copy each, where a
+    memoryview slice and bytes() made two objects), and a run of one topic decodes its name once."""
+    payload = bytes(payload)  # the same object when it already is bytes
+    out, at, end = [], 0, len(payload)
     unpack, size = _HEAD.unpack_from, _HEAD.size
+    raw_name, topic = None, ""
     while at < end:
-        topic_len, key_len, value_len = unpack(view, at)
+        topic_len, key_len, value_len = unpack(payload, at)
         at += size
-        raw_name = bytes(view[at:at + topic_len])
-        topic = names.get(raw_name) or names.setdefault(raw_name, raw_name.decode())
+        if raw_name is None or topic_len != len(raw_name) or not payload.startswith(raw_name, at):
+            raw_name = payload[at:at + topic_len]
+            topic = raw_name.decode()
         at += topic_len
         key = None
         if key_len >= 0:
-            key = bytes(view[at:at + key_len])
+            key = payload[at:at + key_len]
             at += key_len
-        out.append((topic, key, bytes(view[at:at + value_len])))
+        out.append((topic, key, payload[at:at + value_len], None))
         at += value_len
     return out
 
@@ -146,7 +154,7 @@ class OutboxRelay:
         for row in rows:
             headers = row.headers or {}
             if headers.get(BATCH_HEADER):
-                batch = [(topic, key, value, None) for topic, key, value in decode_messages(row.payload)]
+                batch = _outgoing(row.payload)
             else:
                 wire = [(k, str(v).encode()) for k, v in headers.items()] or None
                 batch = [(row.topic, row.key.encode() if row.key else None, row.payload, wire)]
@@ -181,11 +189,11 @@ class OutboxRelay:
 
     def _partition(self, key: bytes | None, count: int) -> int:
         """The partition send() would choose (the producer's default partitioner), remembered per key."""
-        every = list(range(count))
-        if key is None:
-            return DefaultPartitioner()(None, every, every)
-        cached = self._partitions.get((key, count))
+        cached = self._partitions.get((key, count)) if key is not None else None
         if cached is None:
+            every = list(range(count))
+            if key is None:
+                return DefaultPartitioner()(None, every, every)
             if len(self._partitions) > _PARTITION_CACHE:
                 self._partitions.clear()
             cached = self._partitions[(key, count)] = DefaultPartitioner()(key, every, every)

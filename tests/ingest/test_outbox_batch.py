@@ -21,3 +21,11 @@ def test_empty_key_is_kept_apart_from_no_key():
 
 def test_empty_batch_decodes_to_nothing():
     assert decode_messages(encode_messages([])) == []
+
+
+def test_topics_of_one_length_alternating_decode_apart():
+    messages = [("a.v1", "k", b"1"), ("b.v1", "k", b"2"), ("b.v1", None, b"3"), ("a.v1", "k", b"4"),
+                ("a.v10", "k", b"5")]
+    decoded = decode_messages(encode_messages(messages))
+    assert [(t, v) for t, _, v in decoded] == [("a.v1", b"1"), ("b.v1", b"2"), ("b.v1", b"3"), ("a.v1", b"4"),
+                                               ("a.v10", b"5")]
