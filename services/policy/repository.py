@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.policy.models import (
     daily_sales,
+    forecasts,  # noqa: F401  (handlers write through repo.forecasts)
+    lead_times,  # noqa: F401  (handlers write through repo.lead_times)
     ledger,
     overrides,
     po_lines,
