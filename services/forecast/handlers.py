@@ -1,12 +1,12 @@
-"""Forecast's event handlers: daily demand per SKU-location in event time, with stockout days censored."""
+"""Forecast's per-event handlers (the reference of the bulk history path): demand per local day, censoring, master."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from services.forecast.history import censored_days, zone_of
 from services.forecast.models import daily_demand, master, promotions, series
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
@@ -25,10 +25,7 @@ from shared.events.topics import (
 async def _local_day(uow: UnitOfWork, location: str, at: datetime) -> date:
     row = (await uow.session.execute(select(master.c.data).where(
         master.c.type == "location", master.c.key == location))).first()
-    try:
-        return at.astimezone(ZoneInfo((row.data if row else {}).get("timezone") or "UTC")).date()
-    except (KeyError, ValueError):
-        return at.astimezone(UTC).date()
+    return at.astimezone(zone_of(row.data if row else None)).date()
 
 
 async def _touch_series(uow: UnitOfWork, location: str, sku: str, day: date, changed: float) -> None:
@@ -92,9 +89,8 @@ async def _move_stock(uow: UnitOfWork, location: str, sku: str, day: date, at: d
 
 
 async def _censor(uow: UnitOfWork, location: str, sku: str, first: date, last: date) -> None:
-    span = min((last - first).days, 366)  # a year-long gap is not worth a row per day
-    for i in range(span + 1):
-        await _add_demand(uow, location, sku, last - timedelta(days=i), 0.0, stockout=True)
+    for day in censored_days(first, last):
+        await _add_demand(uow, location, sku, day, 0.0, stockout=True)
 
 
 async def on_stock(uow: UnitOfWork, env: Envelope) -> None:
