@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,9 +15,18 @@ from services.ingest.models import mappings, master, quarantine, received, sourc
 
 
 async def driver(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session's transaction, for statements written by hand."""
-    raw = await (await session.connection()).get_raw_connection()
-    return raw.driver_connection
+    """The asyncpg connection under the session's transaction, for statements written by hand.
+
+    SQLAlchemy's asyncpg adapter sends BEGIN only with its own first statement: until then a statement on
+    the bare connection would commit on its own, outside the batch's transaction. So one goes first.
+    """
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        await session.execute(_BEGIN)
+    return raw
+
+
+_BEGIN = text("SELECT 1")
 
 
 _EXISTING_SQL = ("SELECT r.source, r.event_id FROM ingest.received r "

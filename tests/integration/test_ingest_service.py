@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -14,8 +15,11 @@ import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from services.ingest import repository as repo
 from services.ingest.app import create_app
+from shared.db.engine import make_engine
 from shared.events.topics import INGEST_ALERTS, INGEST_RAW, SALES
 
 pytestmark = pytest.mark.integration
@@ -302,3 +306,26 @@ def test_fast_lane_claims_ids_that_look_like_array_syntax_exactly(ingest):
         assert call(ingest, "POST", "/v1/events", json=batch).json()["accepted"] == len(batch)
         again = call(ingest, "POST", "/v1/events", json=[*batch, sale(t, f"new-{len(batch)}")]).json()
         assert (again["accepted"], again["duplicates"]) == (1, len(batch))
+
+
+def test_hand_written_claim_rolls_back_with_its_batch(ingest):
+    """Statements on the bare asyncpg connection belong to the batch's transaction, first one included."""
+    key = (f"pos/{tag()}", "atomic-1")
+
+    async def run() -> set:
+        engine = make_engine(ingest["settings"].database_url, pool_size=1)
+        sessions = async_sessionmaker(engine)
+        try:
+            with contextlib.suppress(RuntimeError):
+                async with sessions() as session, session.begin():
+                    await repo.master_since(session, 0)  # hand-written, before any ORM statement
+                    await repo.record_received(session, [{
+                        "source": key[0], "event_id": key[1], "type": "sale", "event_time": NOW,
+                        "location": "store-1", "sku": "SKU-1", "quantity": -1.0}])
+                    raise RuntimeError("the batch fails after its claim")
+            async with sessions() as session:
+                return await repo.existing_keys(session, [key])
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(run()) == set()
