@@ -202,19 +202,21 @@ async def _ingest_lane(uow: UnitOfWork, lane: list[Movement], seq: int) -> Inges
     "lost the claim" are the same answer, which the claim's RETURNING gives.
     """
     new = await repo.claim_movements(uow.session, lane)
-    fresh = lane if len(new) == len(lane) else [m for m in lane if (m.source, m.id) in new]
+    fresh = lane if new is None else [m for m in lane if (m.source, m.id) in new]
     if fresh:
         await uow.publish_batch([(m.topic, m.key, envelope_bytes(m.source, m.id, m.type, m.payload["time"], m.key,
                                                                  m.payload)) for m in fresh])
     tallies: dict[str, Tally] = {}
-    for m in lane:
+    for m in fresh:
         tally = tallies.get(m.source) or tallies.setdefault(m.source, Tally())
-        if fresh is lane or (m.source, m.id) in new:
-            tally.accepted += 1
-            if tally.newest is None or m.time > tally.newest:
-                tally.newest = m.time
-        else:
-            tally.duplicates += 1
+        tally.accepted += 1
+        if tally.newest is None or m.time > tally.newest:
+            tally.newest = m.time
+    if fresh is not lane:
+        for m in lane:
+            if (m.source, m.id) not in new:
+                tally = tallies.get(m.source) or tallies.setdefault(m.source, Tally())
+                tally.duplicates += 1
     response = {"accepted": len(fresh), "duplicates": len(lane) - len(fresh), "rejected": [], "pending": []}
     EVENTS.labels("ingest", "accepted").inc(len(fresh))
     return Ingested(response, tallies, len(fresh), seq)

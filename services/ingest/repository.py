@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -85,22 +86,24 @@ def float_array(values: list[float]) -> str:
     return "{" + ",".join(map(repr, values)) + "}"
 
 
-async def claim_movements(session: AsyncSession, movements: list[Any]) -> set[tuple[str, str]]:
-    """record_received for the fast lane's Movement records (no dict per event); returns the new keys."""
+async def claim_movements(session: AsyncSession, movements: list[Any]) -> set[tuple[str, str]] | None:
+    """record_received for the fast lane's Movement records (no dict per event): the keys that were new, or
+    None when every one was (the common case; no set of a thousand keys built for nothing)."""
     if not movements:
-        return set()
+        return None
     source = movements[0].source
-    ordered = sorted(movements, key=lambda m: m.id)  # the lock order record_received uses
+    ordered = sorted(movements, key=attrgetter("id"))  # the lock order record_received uses
     columns = [text_array(c) for c in ([m.id for m in ordered], [m.type for m in ordered],
                                        [m.payload["time"] for m in ordered],
                                        [m.payload["location"] for m in ordered], [m.payload["sku"] for m in ordered])]
     if any(m.source != source for m in movements) or None in columns:
-        return await record_received(session, [
+        new = await record_received(session, [
             {"source": m.source, "event_id": m.id, "type": m.type, "event_time": m.time,
              "location": m.payload["location"], "sku": m.payload["sku"], "quantity": m.effect} for m in movements])
+        return None if len(new) == len(movements) else new
     found = await (await driver(session)).fetch(_CLAIM_SQL, source, *columns,
-                                              float_array([m.effect for m in ordered]))
-    return {(source, r["event_id"]) for r in found}
+                                                float_array([m.effect for m in ordered]))
+    return None if len(found) == len(movements) else {(source, r[0]) for r in found}
 
 
 async def record_movement(session: AsyncSession, row: dict[str, Any]) -> None:
@@ -213,6 +216,8 @@ class SourceRow:
     stale: int
 
 
+_CREATE_SOURCES_SQL = ("WITH created AS (INSERT INTO ingest.sources (source) SELECT unnest($1::varchar[]) "
+                       "ON CONFLICT DO NOTHING RETURNING source) ")
 _LOCK_SOURCES_SQL = (
     "SELECT source, accepted, duplicates, rejected, last_event_at, last_arrival_at, configured_cadence_s, "
     "arrival_gaps::text, event_gaps::text, stale FROM ingest.sources WHERE source = ANY($1::varchar[]) "
@@ -223,9 +228,9 @@ async def sources_for_update(session: AsyncSession, names: list[str]) -> dict[st
     """Source rows (created when new), locked for this transaction."""
     conn = await driver(session)
     names = sorted(set(names))
-    await conn.execute("INSERT INTO ingest.sources (source) SELECT unnest($1::varchar[]) ON CONFLICT DO NOTHING",
-                       names)
-    rows = await conn.fetch(_LOCK_SOURCES_SQL, names)
+    rows = await conn.fetch(_CREATE_SOURCES_SQL + _LOCK_SOURCES_SQL, names)
+    if len(rows) < len(names):  # rows the statement created are not in its own snapshot: read them now
+        rows = await conn.fetch(_LOCK_SOURCES_SQL, names)
     return {r[0]: SourceRow(*r[:7], orjson.loads(r[7]), orjson.loads(r[8]), r[9]) for r in rows}
 
 
