@@ -24,7 +24,6 @@ from services.policy.domain.assemble import (
 )
 from services.policy.domain.model import (
     AlertDecision,
-    AlertState,
     DemandView,
     PolicyParams,
     Position,
@@ -87,8 +86,7 @@ def decide_key(k: KeyInputs, rules: RuleSet, cfg: PolicySettings, fresh: dict[Ke
         stock = replace(stock, on_order=stock.on_order + decision.quantity)
         position = compute_position(k.sku, k.location, stock, demand, params, k.as_of)
     position = replace(position, explanation={**position.explanation, **fed, "decision": note})
-    previous = {key: AlertState(r.status, r.severity, r.since) for key, r in k.alerts.items()}
-    alerts = evaluate_alerts(position, previous, config=cfg.alert_config(), unit_cost=params.unit_cost,
+    alerts = evaluate_alerts(position, k.alerts, config=cfg.alert_config(), unit_cost=params.unit_cost,
                              last_sale_at=k.last_sale_at, supplier_id=(k.si or {}).get("supplier_id"),
                              receivers=outcome.receivers, forced_types=outcome.forced_alerts)
     return Decided(position, jsonable(position.to_dict()), decision, alerts, k.item.get("category"))

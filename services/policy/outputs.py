@@ -45,9 +45,9 @@ def _fields(decision: Any) -> dict[str, Any]:
 
 def _event(uow: UnitOfWork, topic: str, key: str, type_: str, time: datetime, data: dict[str, Any],
            id_: str | None = None) -> dict[str, Any]:
-    """An outbox row exactly as UnitOfWork.publish writes it."""
+    """An outbox row as UnitOfWork.publish writes it, without headers (SQL NULL, not a JSON null)."""
     env = make_envelope(source=uow.source, type=type_, time=time, data=data, subject=key, id=id_)
-    return {"topic": topic, "key": key, "payload": env.to_bytes(), "headers": None}
+    return {"topic": topic, "key": key, "payload": env.to_bytes()}
 
 
 async def _insert_reorders(uow: UnitOfWork, reorders: list[Any]) -> None:
