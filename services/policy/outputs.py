@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,19 @@ async def _upsert_positions(uow: UnitOfWork, decided: list[Decided]) -> None:
 
 def jsonable(value: Any) -> Any:
     """Plain JSON values: dates as ISO text, numpy as Python numbers, non-finite floats as null."""
+    # exact-type fast path for what explanations are made of (a position holds ~60 values); subclasses
+    # (numpy scalars are floats too) take the general path below
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {k: jsonable(v) for k, v in value.items()}
+    return _general(value)
+
+
+def _general(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

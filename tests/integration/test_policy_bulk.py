@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from services.policy import models, wake
+from services.policy import repository as repo
 from services.policy.batch import apply_batch
 from services.policy.decide import decide_keys, recompute
 from shared.db.engine import make_engine, make_sessionmaker
@@ -57,9 +58,12 @@ class Copy:
         topic = "sale" if kind == "sale" else kind
         return f"replenish.ingest.{topic}", data, at
 
-    def po(self, po_id: str, sku: str, status: str, qty: float, reorder_id: str | None = None):
+    def po(self, po_id: str, sku: str, status: str, qty: float, reorder_id: str | None = None,
+           received_days: float | None = None):
+        received = {"sent_at": T0.isoformat(), "received_at": (T0 + timedelta(days=received_days)).isoformat()
+                    } if received_days else {}
         return "replenish.orders.purchase_order", {
-            "po_id": f"{self.p}-{po_id}", "supplier_id": "SUP-1", "status": status, "total": qty * 2.5,
+            "po_id": f"{self.p}-{po_id}", "supplier_id": "SUP-1", "status": status, "total": qty * 2.5, **received,
             "created_at": T0.isoformat(), "eta": (LAST + timedelta(days=3)).date().isoformat(),
             "lines": [{"sku": self.sku(sku), "location": self.store, "quantity": qty, "unit_cost": 2.5,
                        "received_quantity": 0, "reorder_id": reorder_id}]}, T0
@@ -91,7 +95,11 @@ async def build(c: Copy) -> list[tuple[str, str]]:
                  c.stock("stock_count", "X", T0, on_hand=100))
     await c.send(*[c.stock("sale", n, T0 + timedelta(days=d + 1, hours=12), quantity=10)
                    for n in "FHPRA" for d in range(60)])
-    await c.send(c.po("PO-P", "P", "sent", 48))
+    await c.send(c.po("PO-P", "P", "sent", 48), c.po("PO-F", "F", "received", 24, received_days=11))
+    async with c.uow() as uow:  # H is a fast mover: its segment sets a higher default service level
+        await repo.upsert(uow.session, models.segments, {"location": c.store, "sku": c.sku("H"), "abc": "A",
+                                                         "xyz": "X", "pattern": "smooth", "annual_value": 1.0,
+                                                         "computed_at": T0})
     await c.decide()  # R and A (20 on hand, IP ≤ ROP) order today; A's stockout_risk fires
     reorder_r = f"{c.store}:{c.sku('R')}:{LAST.date().isoformat()}"
     await c.send(c.po("PO-R", "R", "cancelled", 72, reorder_r))  # R's reorder closed: nothing on order
@@ -144,6 +152,9 @@ async def test_bulk_pass_decides_as_one_key_at_a_time(copies):
     assert by_sku["P-F"]["explanation"]["inputs"]["demand_source"].startswith("forecast:ets")
     assert by_sku["P-H"]["explanation"]["inputs"]["demand_source"].startswith("history:")
     assert by_sku["P-P"]["on_order"] >= 48
+    assert by_sku["P-F"]["explanation"]["lead_time"]["receipts"] == 1  # (3·7 + 11)/4 = 8 days
+    assert by_sku["P-F"]["lead_time_days"] == 8.0
+    assert by_sku["P-H"]["explanation"]["segment"]["abc"] == "A" and by_sku["P-H"]["service_level"] == 0.98
     risk = [(e["status"]) for e in got["events"] if e.get("key") == "stockout_risk:P-store:P-A"]
     assert risk[-1] == "resolved" and "firing" in risk
 
