@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from services.policy import decide as decide_module
 from services.policy import models, wake
 from services.policy import repository as repo
 from services.policy.batch import apply_batch
 from services.policy.decide import decide_keys, recompute
+from services.policy.decider import decide_dirty
 from shared.db.engine import make_engine, make_sessionmaker
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import make_envelope
@@ -173,3 +175,25 @@ async def test_committed_consumer_batch_wakes_the_decider_and_a_rolled_back_one_
             await apply_batch(uow, [env])
             assert not woken.is_set()  # not before the marks are visible to the decider
         assert woken.is_set()
+
+
+async def test_a_key_that_fails_the_pass_does_not_stall_the_others(copies, monkeypatch):
+    c = copies[0]
+    await c.send(c.master("location", {"location": c.store, "name": "S", "kind": "store"}),
+                 *[c.stock("stock_count", n, T0, on_hand=50) for n in "FH"])
+    real = decide_module.decide_key
+
+    def failing(k, *args):
+        if k.sku == c.sku("H"):
+            raise ValueError("bad input")
+        return real(k, *args)
+
+    monkeypatch.setattr(decide_module, "decide_key", failing)
+    await decide_dirty(c.uow)
+    async with c.sessionmaker() as s:
+        decided = {r.sku for r in await s.execute(select(models.positions.c.sku).where(
+            models.positions.c.location == c.store))}
+        dirty = (await s.execute(select(models.stock.c.dirty_at).where(
+            models.stock.c.location == c.store, models.stock.c.sku == c.sku("H")))).scalar_one()
+    assert decided == {c.sku("F")}
+    assert dirty is None  # cleared: its next input marks it again, it is not retried in a loop
