@@ -114,10 +114,13 @@ async def record_movement(session: AsyncSession, row: dict[str, Any]) -> None:
 
 
 async def master_since(session: AsyncSession, seq: int) -> list[tuple[int, dict[str, Any]]]:
-    """(seq, event) of master records changed after `seq`; asked before every batch, so by hand."""
-    rows = await (await driver(session)).fetch(
-        "SELECT seq, event::text FROM ingest.master WHERE seq > $1 ORDER BY seq", seq)
-    return [(r[0], orjson.loads(r[1])) for r in rows]
+    """(seq, event) of master records changed after `seq`. Asked first in every batch: through the session,
+    so its BEGIN rides on this statement rather than on a round trip of its own (see driver)."""
+    rows = await session.execute(_MASTER_SINCE, {"seq": seq})
+    return [(row_seq, orjson.loads(event)) for row_seq, event in rows]
+
+
+_MASTER_SINCE = text("SELECT seq, event::text FROM ingest.master WHERE seq > :seq ORDER BY seq")
 
 
 async def save_master(session: AsyncSession, type_: str, key: str, event: dict, event_time: datetime) -> None:

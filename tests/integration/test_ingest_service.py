@@ -318,7 +318,7 @@ def test_hand_written_claim_rolls_back_with_its_batch(ingest):
         try:
             with contextlib.suppress(RuntimeError):
                 async with sessions() as session, session.begin():
-                    await repo.master_since(session, 0)  # hand-written, before any ORM statement
+                    assert await repo.existing_keys(session, [key]) == set()  # by hand, before any ORM statement
                     await repo.record_received(session, [{
                         "source": key[0], "event_id": key[1], "type": "sale", "event_time": NOW,
                         "location": "store-1", "sku": "SKU-1", "quantity": -1.0}])
