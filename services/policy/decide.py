@@ -34,7 +34,7 @@ from services.policy.domain.position import compute_position
 from services.policy.domain.promotions import with_promotions
 from services.policy.domain.reorder import decide_reorder, why_not
 from services.policy.domain.rules import RuleOutcome, RuleSet, apply_rules, parse_rules
-from services.policy.inputs import Key, KeyInputs, read_inputs
+from services.policy.inputs import Key, KeyInputs, read_inputs, read_rules
 from services.policy.models import locations
 from services.policy.outputs import jsonable, write_decisions
 from services.policy.settings import PolicySettings, policy_settings
@@ -162,9 +162,8 @@ async def _rules(uow: UnitOfWork) -> RuleSet:
 
 
 async def _read_rules(uow: UnitOfWork) -> RuleSet:
-    current = await repo.current_rules(uow.session)
-    doc = current.doc if current else {"version": 0, "rules": []}
-    overrides = await repo.all_overrides(uow.session)
+    doc, overrides = await read_rules(uow.session)
+    doc = doc or {"version": 0, "rules": []}
     return parse_rules({"version": doc.get("version", 0), "rules": [*overrides, *doc.get("rules", [])]})
 
 

@@ -169,3 +169,11 @@ async def _add_alerts(session: AsyncSession, out: list[KeyInputs]) -> None:
         {"keys": list(names)})
     for r in rows:
         names[r.key].alerts[r.key] = AlertState(r.status, r.severity, r.since)
+
+
+async def read_rules(session: AsyncSession) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The current rules document (None before the first) and every override by scope, in one statement."""
+    row = (await session.execute(text(
+        "SELECT (SELECT doc FROM policy.rules ORDER BY version DESC LIMIT 1) AS doc, "
+        "ARRAY(SELECT data FROM policy.overrides ORDER BY scope) AS overrides"))).one()
+    return row.doc, list(row.overrides)

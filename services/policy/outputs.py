@@ -1,4 +1,4 @@
-"""Writes of a decider pass in bulk: reorders, positions and alert states one statement each, events in order."""
+"""Writes of a decider pass in bulk: reorders, alert states and positions in one statement, events in order."""
 from __future__ import annotations
 
 import json
@@ -19,10 +19,8 @@ if TYPE_CHECKING:
 
 
 async def write_decisions(uow: UnitOfWork, decided: list[Decided]) -> None:
-    """Store the pass; its events go to the outbox in the order one-key-at-a-time would have queued them
-    (each key's reorder, then its alert changes)."""
-    reorders = [d.reorder for d in decided if d.reorder is not None]
-    await _insert_reorders(uow, reorders)
+    """Store the pass in one statement; its events go to the outbox in the order one-key-at-a-time would
+    have queued them (each key's reorder, then its alert changes)."""
     events, states = [], {}
     for d in decided:
         if d.reorder is not None:
@@ -35,9 +33,52 @@ async def write_decisions(uow: UnitOfWork, decided: list[Decided]) -> None:
             events.append(_event(uow, POLICY_ALERTS, alert.key, "replenish.alert", alert.occurred_at, data))
             states[alert.key] = alert.state()
             ALERTS.labels(alert.type, alert.severity).inc()
+    await uow.session.execute(text(WRITE_PASS), {
+        **_reorder_arrays([d.reorder for d in decided if d.reorder is not None]),
+        **_state_arrays(states), **_position_arrays(decided)})
     await uow.publish_many(events)
-    await _upsert_alert_states(uow, states)
-    await _upsert_positions(uow, decided)
+
+
+# Reorders (a plain insert: an id taken meanwhile by another replica fails the pass, which then decides its
+# keys one at a time), alert states and positions; the three tables are written independently of each other.
+WRITE_PASS = """
+WITH new_reorders AS (
+  INSERT INTO policy.reorders (reorder_id, location, sku, kind, quantity, decided_at, status, payload)
+  SELECT v.id, v.location, v.sku, v.kind, v.quantity, v.decided_at, 'open', CAST(v.payload AS jsonb)
+  FROM unnest(CAST(:r_ids AS text[]), CAST(:r_locs AS text[]), CAST(:r_skus AS text[]), CAST(:r_kinds AS text[]),
+    CAST(:r_qty AS float8[]), CAST(:r_ats AS timestamptz[]), CAST(:r_payloads AS text[]))
+    AS v(id, location, sku, kind, quantity, decided_at, payload)
+), alert_changes AS (
+  INSERT INTO policy.alert_states (key, status, severity, since)
+  SELECT * FROM unnest(CAST(:a_keys AS text[]), CAST(:a_statuses AS text[]), CAST(:a_severities AS text[]),
+    CAST(:a_sinces AS timestamptz[]))
+  ON CONFLICT (key) DO UPDATE SET status = excluded.status, severity = excluded.severity, since = excluded.since
+)
+INSERT INTO policy.positions (location, sku, status, as_of, data)
+SELECT v.location, v.sku, v.status, v.as_of, CAST(v.data AS jsonb)
+FROM unnest(CAST(:p_locs AS text[]), CAST(:p_skus AS text[]), CAST(:p_statuses AS text[]),
+  CAST(:p_ats AS timestamptz[]), CAST(:p_data AS text[])) AS v(location, sku, status, as_of, data)
+ON CONFLICT (location, sku) DO UPDATE SET status = excluded.status, as_of = excluded.as_of, data = excluded.data
+"""
+
+
+def _reorder_arrays(reorders: list[Any]) -> dict[str, list[Any]]:
+    return {"r_ids": [r.reorder_id for r in reorders], "r_locs": [r.location for r in reorders],
+            "r_skus": [r.sku for r in reorders], "r_kinds": [r.kind for r in reorders],
+            "r_qty": [float(r.quantity) for r in reorders], "r_ats": [r.decided_at for r in reorders],
+            "r_payloads": [json.dumps(_fields(r)) for r in reorders]}
+
+
+def _state_arrays(states: dict[str, Any]) -> dict[str, list[Any]]:
+    keys = list(states)
+    return {"a_keys": keys, "a_statuses": [states[k].status for k in keys],
+            "a_severities": [states[k].severity for k in keys], "a_sinces": [states[k].since for k in keys]}
+
+
+def _position_arrays(decided: list[Decided]) -> dict[str, list[Any]]:
+    return {"p_locs": [d.position.location for d in decided], "p_skus": [d.position.sku for d in decided],
+            "p_statuses": [d.position.status for d in decided], "p_ats": [d.position.as_of for d in decided],
+            "p_data": [json.dumps(d.stored) for d in decided]}
 
 
 def _fields(decision: Any) -> dict[str, Any]:
@@ -49,46 +90,6 @@ def _event(uow: UnitOfWork, topic: str, key: str, type_: str, time: datetime, da
     """An outbox row as UnitOfWork.publish writes it, without headers (SQL NULL, not a JSON null)."""
     env = make_envelope(source=uow.source, type=type_, time=time, data=data, subject=key, id=id_)
     return {"topic": topic, "key": key, "payload": env.to_bytes()}
-
-
-async def _insert_reorders(uow: UnitOfWork, reorders: list[Any]) -> None:
-    if not reorders:
-        return
-    await uow.session.execute(text(
-        "INSERT INTO policy.reorders (reorder_id, location, sku, kind, quantity, decided_at, status, payload) "
-        "SELECT v.id, v.location, v.sku, v.kind, v.quantity, v.decided_at, 'open', CAST(v.payload AS jsonb) "
-        "FROM unnest(CAST(:ids AS text[]), CAST(:locs AS text[]), CAST(:skus AS text[]), CAST(:kinds AS text[]), "
-        "CAST(:qty AS float8[]), CAST(:ats AS timestamptz[]), CAST(:payloads AS text[])) "
-        "AS v(id, location, sku, kind, quantity, decided_at, payload)"),
-        {"ids": [r.reorder_id for r in reorders], "locs": [r.location for r in reorders],
-         "skus": [r.sku for r in reorders], "kinds": [r.kind for r in reorders],
-         "qty": [float(r.quantity) for r in reorders], "ats": [r.decided_at for r in reorders],
-         "payloads": [json.dumps(_fields(r)) for r in reorders]})
-
-
-async def _upsert_alert_states(uow: UnitOfWork, states: dict[str, Any]) -> None:
-    if not states:
-        return
-    keys = list(states)
-    await uow.session.execute(text(
-        "INSERT INTO policy.alert_states (key, status, severity, since) "
-        "SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:statuses AS text[]), CAST(:severities AS text[]), "
-        "CAST(:sinces AS timestamptz[])) ON CONFLICT (key) DO UPDATE SET status = excluded.status, "
-        "severity = excluded.severity, since = excluded.since"),
-        {"keys": keys, "statuses": [states[k].status for k in keys],
-         "severities": [states[k].severity for k in keys], "sinces": [states[k].since for k in keys]})
-
-
-async def _upsert_positions(uow: UnitOfWork, decided: list[Decided]) -> None:
-    await uow.session.execute(text(
-        "INSERT INTO policy.positions (location, sku, status, as_of, data) "
-        "SELECT v.location, v.sku, v.status, v.as_of, CAST(v.data AS jsonb) FROM unnest(CAST(:locs AS text[]), "
-        "CAST(:skus AS text[]), CAST(:statuses AS text[]), CAST(:ats AS timestamptz[]), CAST(:data AS text[])) "
-        "AS v(location, sku, status, as_of, data) ON CONFLICT (location, sku) DO UPDATE SET "
-        "status = excluded.status, as_of = excluded.as_of, data = excluded.data"),
-        {"locs": [d.position.location for d in decided], "skus": [d.position.sku for d in decided],
-         "statuses": [d.position.status for d in decided], "ats": [d.position.as_of for d in decided],
-         "data": [json.dumps(d.stored) for d in decided]})
 
 
 def jsonable(value: Any) -> Any:

@@ -13,7 +13,6 @@ from services.policy.models import (
     forecasts,  # noqa: F401  (handlers write through repo.forecasts)
     lead_times,  # noqa: F401  (handlers write through repo.lead_times)
     ledger,
-    overrides,
     po_lines,
     positions,
     reorders,
@@ -183,10 +182,6 @@ async def replace_po_lines(session: AsyncSession, po_id: str, rows: list[dict[st
 
 async def current_rules(session: AsyncSession) -> Any:
     return (await session.execute(select(rules).order_by(rules.c.version.desc()).limit(1))).first()
-
-
-async def all_overrides(session: AsyncSession) -> list[dict[str, Any]]:
-    return [r.data for r in await session.execute(select(overrides.c.data).order_by(overrides.c.scope))]
 
 
 
