@@ -117,7 +117,7 @@ async def _background(client: httpx.AsyncClient, url: str, token: str, rate: int
 
 
 async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int,
-                  rate: int) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+                  rate: int) -> tuple[dict[str, float], dict[str, float], dict[str, float], dict]:
     ingest, token = p.services["ingest"], p.tokens["ingest"]
     auth = {"Authorization": f"Bearer {token}"}
     start = datetime.now(UTC) - timedelta(days=20)
@@ -156,7 +156,29 @@ async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int,
         cpu_share = {name: round((used - cpu_before[name]) / (time.monotonic() - cpu_began), 3)
                      for name, used in _cpu(p).items()}
         reply = await client.get(f"{p.services['policy']}/metrics")
-    return sent_at, _consume_latency(reply.text), cpu_share
+    notify_rows = await _notify_times(p.database_url, sorted(tap.alert))
+    return sent_at, _consume_latency(reply.text), cpu_share, notify_rows
+
+
+NOTIFY_TIMES = """
+SELECT a.sku, min(extract(epoch FROM a.updated_at)) AS stored, min(extract(epoch FROM d.created_at)) AS claimed
+FROM notify.alerts a JOIN notify.delivery_alerts da ON da.alert_id = a.id
+JOIN notify.deliveries d ON d.id = da.delivery_id
+WHERE a.sku = ANY($1) AND a.type = 'stockout_risk' GROUP BY a.sku
+"""
+
+
+async def _notify_times(database_url: str, skus: list[str]) -> dict[str, dict[str, float]]:
+    """Each probe's alert row stored and its delivery row claimed, by notify's own clock (same machine)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        rows = await conn.fetch(NOTIFY_TIMES, skus)
+    finally:
+        await conn.close()
+    return {"stored": {r["sku"]: float(r["stored"]) for r in rows},
+            "claimed": {r["sku"]: float(r["claimed"]) for r in rows}}
 
 
 def _cpu(p: Platform) -> dict[str, float]:
@@ -192,7 +214,8 @@ def _stats(seconds: list[float]) -> dict[str, float]:
             "max_ms": round(float(ms.max()), 1)}
 
 
-def report(sent_at: dict[str, float], receiver: Receiver, tap: Tap, probes: int, rate: int) -> dict:
+def report(sent_at: dict[str, float], receiver: Receiver, tap: Tap, probes: int, rate: int,
+           notify_rows: dict[str, dict[str, float]]) -> dict:
     """End to end (POST → webhook) and its stages split at the broker's record times."""
     def stage(end: dict[str, float], start: dict[str, float]) -> dict[str, float]:
         return _stats([end[k] - start[k] for k in start if k in end])
@@ -201,7 +224,11 @@ def report(sent_at: dict[str, float], receiver: Receiver, tap: Tap, probes: int,
     return {"probes": probes, "delivered": total["n"], "webhook_posts": receiver.posts,
             "background_events_per_s": rate, **total,
             "stages": {"ingest": stage(tap.stock, sent_at), "policy": stage(tap.alert, tap.stock),
-                       "notify": stage(receiver.arrivals, tap.alert)}}
+                       "notify": stage(receiver.arrivals, tap.alert)},
+            # notify's share split by its own rows: alert record → alert stored → delivery claimed → webhook
+            "notify_split": {"consume": stage(notify_rows["stored"], tap.alert),
+                             "dispatch": stage(notify_rows["claimed"], notify_rows["stored"]),
+                             "send": stage(receiver.arrivals, notify_rows["claimed"])}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,11 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         p.start()
         tap.kafka = p.kafka
-        sent_at, consume_ms, cpu_share = asyncio.run(measure(p, receiver, tap, args.probes, args.rate))
+        sent_at, consume_ms, cpu_share, notify_rows = asyncio.run(
+            measure(p, receiver, tap, args.probes, args.rate))
     finally:
         p.stop()
     (data / "webhook-bodies.txt").write_text("\n".join(receiver.bodies))
-    result = report(sent_at, receiver, tap, args.probes, args.rate)
+    (data / "probes.json").write_text(json.dumps({  # each probe's times, to line up with the services' logs
+        sku: {"sent": at, "stock_record": tap.stock.get(sku), "alert_record": tap.alert.get(sku),
+              "webhook": receiver.arrivals.get(sku)} for sku, at in sent_at.items()}, indent=1))
+    result = report(sent_at, receiver, tap, args.probes, args.rate, notify_rows)
     result["policy_consume_mean_ms"] = consume_ms
     result["cpu_cores_used"] = cpu_share
     result["data_dir"] = str(data)

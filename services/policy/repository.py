@@ -108,8 +108,9 @@ async def claim_due(session: AsyncSession, quiet_s: float, max_wait_s: float, li
 async def next_due_in(session: AsyncSession, quiet_s: float, max_wait_s: float) -> float | None:
     """Seconds until the first dirty key is due (negative when one is due but locked); None when none is dirty."""
     return (await session.execute(text(
-        "SELECT EXTRACT(EPOCH FROM min(LEAST(dirty_at + make_interval(secs => :quiet),"
-        " COALESCE(dirty_since, dirty_at) + make_interval(secs => :wait))) - now()) AS due_in"
+        # EXTRACT gives numeric (a Decimal): the decider adds it to the loop clock, a float
+        "SELECT CAST(EXTRACT(EPOCH FROM min(LEAST(dirty_at + make_interval(secs => :quiet),"
+        " COALESCE(dirty_since, dirty_at) + make_interval(secs => :wait))) - now()) AS float8) AS due_in"
         " FROM policy.stock WHERE dirty_at IS NOT NULL"), {"quiet": quiet_s, "wait": max_wait_s})).scalar_one()
 
 

@@ -1,6 +1,7 @@
 """A decider pass over many keys decides exactly as deciding them one at a time, on the real PostgreSQL."""
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from services.policy import models, wake
 from services.policy import repository as repo
 from services.policy.batch import apply_batch
 from services.policy.decide import decide_keys, recompute
-from services.policy.decider import decide_dirty
+from services.policy.decider import decide_dirty, pause, pause_s
 from shared.db.engine import make_engine, make_sessionmaker
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import make_envelope
@@ -197,3 +198,15 @@ async def test_a_key_that_fails_the_pass_does_not_stall_the_others(copies, monke
             models.stock.c.location == c.store, models.stock.c.sku == c.sku("H")))).scalar_one()
     assert decided == {c.sku("F")}
     assert dirty is None  # cleared: its next input marks it again, it is not retried in a loop
+
+
+async def test_the_decider_can_sleep_until_the_next_dirty_key_is_due(copies):
+    """PostgreSQL's EXTRACT is numeric: as a Decimal the decider's sleep crashed after every pass, so each
+    decision waited for the task's 1 s restart."""
+    c = copies[0]
+    await c.send(c.master("location", {"location": c.store, "name": "S", "kind": "store"}),
+                 c.stock("stock_count", "F", T0, on_hand=50))
+    async with c.uow() as uow:
+        due_in = await repo.next_due_in(uow.session, 0.2, 5.0)
+    assert isinstance(due_in, float) and due_in <= 0.2
+    await pause(asyncio.Event(), asyncio.Event(), pause_s(due_in, 0.01), 0.2)  # returns; no TypeError
