@@ -68,20 +68,35 @@ async def run(runtime, stop: asyncio.Event) -> None:
     it sleeps until the next key is due; a committed consumer batch wakes it (its keys are due `quiet_s`
     later), and with nothing dirty it looks again every IDLE_POLL_S (other replicas mark keys too)."""
     cfg = policy_settings()
+    lagging = movements_lagging(runtime)
     with wake.listening() as woken:
         relay = asyncio.create_task(_set_on(stop, woken))
         try:
             while not stop.is_set():
                 woken.clear()
-                n, due_in = await decide_pass(runtime.uow, quiet_s=cfg.decide_quiet_s,
+                quiet_s = quiet_for(lagging(), cfg.decide_quiet_s, cfg.decide_max_delay_s)
+                n, due_in = await decide_pass(runtime.uow, quiet_s=quiet_s,
                                               max_wait_s=cfg.decide_max_delay_s, limit=cfg.decide_batch)
                 if n:
                     log.debug("decided %d keys", n)
                 if n >= cfg.decide_batch:
                     continue  # more are due: no pause
-                await pause(woken, stop, pause_s(due_in, cfg.decide_poll_s), cfg.decide_quiet_s)
+                await pause(woken, stop, pause_s(due_in, cfg.decide_poll_s), quiet_s)
         finally:
             relay.cancel()
+
+
+def movements_lagging(runtime) -> Callable[[], bool]:
+    """Whether this process's sales-and-stock consumer is behind its partitions (as of its last poll)."""
+    loops = [loop for loop in getattr(runtime, "loops", ()) if loop.name == "policy.events"]
+    return lambda: any(lag > 0 for loop in loops for lag in loop.progress.lag.values())
+
+
+def quiet_for(lagging: bool, quiet_s: float, max_wait_s: float) -> float:
+    """A key is decided once its inputs were quiet `quiet_s`: long enough for the rest of an ingest batch
+    (published at once, fetched within a poll or two) to be applied. While the consumer is behind, quiet
+    means nothing (a count can sit unread behind the sales that follow it), so keys wait for `max_wait_s`."""
+    return max_wait_s if lagging else quiet_s
 
 
 def pause_s(due_in: float | None, poll_s: float) -> float:

@@ -21,7 +21,7 @@ class PolicySettings(BaseSettings):
     segment_window_days: int = 91
     segment_interval_s: float = 300.0     # wall clock between segmentation runs
     segment_min_changes: int = 500        # ... or sooner once this many sale days changed
-    decide_quiet_s: float = 0.2          # a key's own inputs quiet this long → decide it
+    decide_quiet_s: float = 0.1          # a key's own inputs quiet this long (≥ 2 fetch waits) → decide it
     decide_max_delay_s: float = 5.0      # ... or at the latest this long after it first became dirty
     decide_poll_s: float = 0.05
     decide_batch: int = 25               # keys decided per transaction (bounds how long a new key waits)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 
 from services.policy import wake
-from services.policy.decider import IDLE_POLL_S, pause, pause_s
+from services.policy.decider import IDLE_POLL_S, movements_lagging, pause, pause_s, quiet_for
 
 
 def test_pause_is_the_time_to_the_next_due_key_within_poll_and_idle_bounds():
@@ -47,3 +48,17 @@ def test_listener_is_gone_after_its_block():
         pass
     wake.notify()
     assert not woken.is_set()
+
+
+def test_quiet_means_nothing_while_the_movement_consumer_lags():
+    assert quiet_for(False, 0.1, 5.0) == 0.1
+    assert quiet_for(True, 0.1, 5.0) == 5.0
+
+
+def test_lag_is_read_from_this_process_movement_consumer_only():
+    events = SimpleNamespace(name="policy.events", progress=SimpleNamespace(lag={("sales", 0): 0, ("stock", 1): 0}))
+    inputs = SimpleNamespace(name="policy.inputs", progress=SimpleNamespace(lag={("demand", 0): 7}))
+    lagging = movements_lagging(SimpleNamespace(loops=[events, inputs]))
+    assert lagging() is False  # the slow inputs consumer may lag: it does not hold decisions back
+    events.progress.lag[("stock", 1)] = 3
+    assert lagging() is True
