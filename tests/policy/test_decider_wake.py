@@ -56,9 +56,10 @@ def test_quiet_means_nothing_while_the_movement_consumer_lags():
 
 
 def test_lag_is_read_from_this_process_movement_consumer_only():
-    events = SimpleNamespace(name="policy.events", progress=SimpleNamespace(lag={("sales", 0): 0, ("stock", 1): 0}))
-    inputs = SimpleNamespace(name="policy.inputs", progress=SimpleNamespace(lag={("demand", 0): 7}))
+    events = SimpleNamespace(name="policy.events", batch_size=500,
+                             progress=SimpleNamespace(lag={("sales", 0): 300, ("stock", 1): 200}))
+    inputs = SimpleNamespace(name="policy.inputs", batch_size=200, progress=SimpleNamespace(lag={("demand", 0): 7000}))
     lagging = movements_lagging(SimpleNamespace(loops=[events, inputs]))
-    assert lagging() is False  # the slow inputs consumer may lag: it does not hold decisions back
-    events.progress.lag[("stock", 1)] = 3
+    assert lagging() is False  # within one poll's batch; and the slow inputs consumer does not hold decisions
+    events.progress.lag[("stock", 1)] = 201
     assert lagging() is True
