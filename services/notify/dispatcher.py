@@ -30,8 +30,9 @@ from services.notify.domain.channels import url_scheme
 from services.notify.escalate import escalate
 from services.notify.flush import flush_members
 from services.notify.handlers import utcnow
+from services.notify.passwrites import PassWrites, severity_rank
 from services.notify.reload import ConfigSource
-from services.notify.sender import Sender, record_outcome
+from services.notify.sender import Sender
 from services.notify.settings import NotifySettings
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceRuntime
@@ -51,7 +52,7 @@ class Dispatcher:
         self._last_escalation = 0.0
         self._last_reload = 0.0
         self._silences: set[str] | None = None  # active silence ids at the last check
-        self._unsaved: dict[str, groupstore.Group | None] = {}  # groups changed in the open pass
+        self.writes = PassWrites()  # what the open pass writes at its end
 
     @property
     def base_url(self) -> str:
@@ -75,7 +76,7 @@ class Dispatcher:
                     await self.tick(utcnow())
                 except Exception:
                     log.exception("dispatcher tick failed; groups reloaded from the database")
-                    self.fresh, self._unsaved = [], {}
+                    self.fresh, self.writes = [], PassWrites()
                     await self._reload_groups()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.settings.tick_s)
@@ -99,12 +100,17 @@ class Dispatcher:
             async with self.runtime.uow() as uow:
                 await self._silences_ended(uow, now)
                 await escalate(uow, self, config, now)
+                await self._write(uow)
             self._send_fresh()
         await self.sender.send_due(config, now)
 
     async def dispatch(self, config: NotifyConfig, now: datetime) -> tuple[int, int]:
         """Route changed alerts into groups and flush the due groups in ONE transaction: with group_wait 0s
-        the alert that just arrived is routed and claimed for sending in the same commit (latency)."""
+        the alert that just arrived is routed and claimed for sending in the same commit (latency).
+
+        The pass reads what it needs up front (changed alerts, silences, inhibition candidates of all its
+        alerts in one query), decides in memory, and writes in a fixed number of statements at the end, so a
+        burst of alerts costs about the round trips of one."""
         async with self.runtime.uow() as uow:
             rows = await repo.dirty_alerts(uow.session)
             if not rows and not self._due(now):
@@ -112,27 +118,34 @@ class Dispatcher:
             context = await load_context(uow, now)
             routed = await self.route_changed(uow, rows, config, context, now)
             flushed = await self.flush_due_groups(uow, config, context, now)
-            await self._write_groups(uow)
+            await self._write(uow)
         return routed, flushed
 
     def _send_fresh(self) -> None:
         rows, self.fresh = self.fresh, []
         self.sender.start(rows)
 
+    async def _write(self, uow: UnitOfWork) -> None:
+        """Write the open pass (inside its transaction); its new deliveries are sent once it commits."""
+        writes, self.writes = self.writes, PassWrites()
+        self.fresh += await writes.write(uow)
+
     # --- alerts into groups -------------------------------------------------------------------------
 
     async def route_changed(self, uow: UnitOfWork, rows: list, config: NotifyConfig, context: Context,
                             now: datetime) -> int:
-        for row in rows:
-            alert = context.known[row["id"]] = repo.to_state(row)
+        changed = [repo.to_state(row) for row in rows]
+        context.known.update((alert.id, alert) for alert in changed)
+        await context.prepare(changed, config, now)
+        for alert in sorted(changed, key=lambda a: severity_rank([a])):
             await self._route(uow, alert, config, context, now)
-        await repo.clear_dirty(uow.session, [(row["id"], row["updated_at"]) for row in rows])
+        self.writes.seen += [(row["id"], row["updated_at"]) for row in rows]
         return len(rows)
 
     async def _route(self, uow: UnitOfWork, alert: AlertState, config: NotifyConfig, context: Context,
                      now: datetime) -> None:
         if alert.status == "resolved":
-            await repo.redispatch_suppressed(uow.session, [f"suppressed:inhibited:{alert.key}"])
+            self.writes.redispatch.append(f"suppressed:inhibited:{alert.key}")
         for target in await context.targets(alert, config, now):
             group = self.groups.get(target.group_key)
             member = group is not None and alert.id in group.state.members
@@ -160,22 +173,16 @@ class Dispatcher:
                "url": "", "channel": "none", "occasion": f"suppressed:{target.held_by}:{target.detail or ''}",
                "title": "", "body": "", "status": "suppressed", "attempts": 0, "next_attempt_at": None,
                "created_at": now, "at": now}
-        if await repo.add_delivery(uow.session, row, [alert]):
-            await record_outcome(uow, row, status="suppressed", attempts=0, at=now)
+        self.writes.claim(row, [alert], ready=False)
 
     async def _save_group(self, uow: UnitOfWork, group: groupstore.Group | None, key: str | None = None) -> None:
-        """Change a group in memory now; its row is written once per pass by _write_groups (same transaction)."""
+        """Change a group in memory now; its row is written once per pass by _write (same transaction)."""
         key = key or group.state.key
         if group is None:
             self.groups.pop(key, None)
         else:
             self.groups[key] = group
-        self._unsaved[key] = group
-
-    async def _write_groups(self, uow: UnitOfWork) -> None:
-        unsaved, self._unsaved = self._unsaved, {}
-        for key, group in unsaved.items():
-            await repo.save_group(uow.session, key, groupstore.dump(group) if group is not None else None)
+        self.writes.groups[key] = group
 
     # --- group flushes --------------------------------------------------------------------------------
 
@@ -185,6 +192,11 @@ class Dispatcher:
 
     async def flush_due_groups(self, uow: UnitOfWork, config: NotifyConfig, context: Context, now: datetime) -> int:
         due = self._due(now)
+        members = {m for key, _ in due for m in self.groups[key].state.members}
+        missing = members - context.known.keys()
+        if missing:  # members that did not change this pass: one read for all the due groups
+            context.known.update(await repo.alerts_by_ids(uow.session, missing))
+        await context.prepare([context.known[m] for m in sorted(members) if m in context.known], config, now)
         for key, decision in due:
             await self._flush(uow, key, decision, config, context, now)
         return len(due)
@@ -192,11 +204,7 @@ class Dispatcher:
     async def _flush(self, uow: UnitOfWork, key: str, decision: FlushDecision, config: NotifyConfig,
                      context: Context, now: datetime) -> None:
         group = self.groups[key]
-        members = group.state.members
-        if all(alert_id in context.known for alert_id in members):  # read in this pass: no second query
-            states = {alert_id: context.known[alert_id] for alert_id in members}
-        else:
-            states = await repo.alerts_by_ids(uow.session, members)
+        states = {m: context.known[m] for m in group.state.members if m in context.known}
         try:
             receiver = config.receiver(group.match.receiver)
         except KeyError:
@@ -219,8 +227,8 @@ class Dispatcher:
 
     async def enqueue(self, uow: UnitOfWork, receiver: Receiver, alerts: list[AlertState], *, idem: str,
                       occasion: str, now: datetime) -> int:
-        """Claim the message's key (one row per URL) before anything is sent; existing keys are skipped."""
-        created = 0
+        """Claim the message's key (one row per URL) before anything is sent; existing keys are skipped when
+        the pass writes (`_write`). The number of rows claimed (new or not)."""
         for index, url in enumerate(receiver.urls):
             text_ = render(alerts if len(alerts) > 1 else alerts[0], channel_kind(url), receiver.locale,
                            base_url=self.base_url)
@@ -229,9 +237,5 @@ class Dispatcher:
                 "url": url, "channel": url_scheme(url), "occasion": occasion, "title": text_.title,
                 "body": text_.body, "status": "pending", "attempts": 0, "next_attempt_at": now,
                 "created_at": now, "at": now}
-            ready = self.sender.admit(self.config.current, row, now)
-            if await repo.add_delivery(uow.session, row, alerts):
-                created += 1
-                if ready:
-                    self.fresh.append(row)
-        return created
+            self.writes.claim(row, alerts, ready=self.sender.admit(self.config.current, row, now))
+        return len(receiver.urls)

@@ -10,10 +10,11 @@ from typing import Any
 from services.notify import channels_apprise
 from services.notify import repository as repo
 from services.notify.config import NotifyConfig
-from services.notify.domain import RateLimiter, retry_delay
+from services.notify.domain import AlertState, RateLimiter, retry_delay
 from services.notify.handlers import utcnow
 from services.notify.settings import NotifySettings
 from shared.db.uow import UnitOfWork
+from shared.events.envelope import make_envelope
 from shared.events.topics import DELIVERIES
 from shared.observability.metrics import DELIVERIES as DELIVERY_COUNT
 from shared.service import ServiceRuntime
@@ -22,17 +23,38 @@ log = logging.getLogger(__name__)
 DELIVERY_TYPE = "replenish.notify.delivery"
 
 
+def _outcome_data(row: Mapping[str, Any], member: Mapping[str, Any], *, status: str, attempts: int,
+                  at: datetime) -> dict[str, Any]:
+    return {"alert_id": member["alert_id"], "alert_key": member["alert_key"], "revision": member["revision"],
+            "receiver": row["receiver"], "channel": row["channel"], "status": status, "attempts": attempts,
+            "at": at.isoformat(), "idempotency_key": row["idempotency_key"]}
+
+
 async def record_outcome(uow: UnitOfWork, row: Mapping[str, Any], *, status: str, attempts: int,
                          at: datetime) -> None:
     """Publish DeliveryRecorded once per alert the message carried (keyed by the alert key)."""
     for member in await repo.delivery_members(uow.session, row["id"]):
         await uow.publish(DELIVERIES, key=member["alert_key"], type=DELIVERY_TYPE, time=at,
                           id=f"{row['id']}:{member['alert_id']}:{status}",
-                          data={"alert_id": member["alert_id"], "alert_key": member["alert_key"],
-                                "revision": member["revision"], "receiver": row["receiver"],
-                                "channel": row["channel"], "status": status, "attempts": attempts,
-                                "at": at.isoformat(), "idempotency_key": row["idempotency_key"]})
+                          data=_outcome_data(row, member, status=status, attempts=attempts, at=at))
     DELIVERY_COUNT.labels(row["channel"], status).inc()
+
+
+async def publish_outcomes(uow: UnitOfWork, rows: list[tuple[Mapping[str, Any], list[AlertState]]], *,
+                           status: str) -> None:
+    """record_outcome for many new rows whose members are known (no read back): one outbox statement."""
+    messages = []
+    for row, members in rows:
+        at = row["at"]
+        for alert in members:
+            member = {"alert_id": alert.id, "alert_key": alert.key, "revision": alert.revision}
+            env = make_envelope(source=uow.source, type=DELIVERY_TYPE, time=at, subject=alert.key,
+                                id=f"{row['id']}:{alert.id}:{status}",
+                                data=_outcome_data(row, member, status=status, attempts=row["attempts"], at=at))
+            messages.append((DELIVERIES, alert.key, env.to_bytes()))
+        DELIVERY_COUNT.labels(row["channel"], status).inc()
+    if messages:
+        await uow.publish_batch(messages)
 
 
 class Sender:
