@@ -80,3 +80,33 @@ async def clear_dirty(session: AsyncSession, seen: Iterable[tuple[str, datetime]
     pairs = list(seen)
     if pairs:
         await session.execute(CLEAR_DIRTY, {"ids": [i for i, _ in pairs], "seen": [at for _, at in pairs]})
+
+
+SET_OUTCOMES = text(
+    "UPDATE notify.deliveries AS d SET status = u.status, at = :at, next_attempt_at = u.next_attempt_at,"
+    " last_error = u.last_error"
+    " FROM unnest(CAST(:ids AS text[]), CAST(:statuses AS text[]), CAST(:next_at AS timestamptz[]),"
+    " CAST(:errors AS text[])) AS u(id, status, next_attempt_at, last_error)"
+    " WHERE d.id = u.id")
+
+MEMBERS_OF = text(
+    "SELECT delivery_id, alert_id, alert_key, revision FROM notify.delivery_alerts"
+    " WHERE delivery_id = ANY(CAST(:ids AS text[])) ORDER BY delivery_id, alert_id")
+
+
+async def set_outcomes(session: AsyncSession, outcomes: list[tuple[str, str, datetime | None, str | None]],
+                       *, at: datetime) -> None:
+    """Send outcomes of many deliveries: (id, status, next_attempt_at, last_error) each, one statement."""
+    if outcomes:
+        ids, statuses, next_at, errors = (list(column) for column in zip(*outcomes, strict=True))
+        await session.execute(SET_OUTCOMES, {"ids": ids, "statuses": statuses, "next_at": next_at,
+                                             "errors": errors, "at": at})
+
+
+async def members_of(session: AsyncSession, delivery_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The alerts each delivery carried (alert_id, alert_key, revision), for many deliveries at once."""
+    found: dict[str, list[dict[str, Any]]] = {i: [] for i in delivery_ids}
+    if delivery_ids:
+        for row in (await session.execute(MEMBERS_OF, {"ids": delivery_ids})).mappings():
+            found[row["delivery_id"]].append(dict(row))
+    return found

@@ -35,6 +35,12 @@ def _sql_equal_key(rule: InhibitRule):
     return func.concat_ws(SEP, *[_label(n) for n in rule.equal])
 
 
+def _sql_source(rule: InhibitRule) -> list:
+    """The rule's plain (in)equality source matchers in SQL: they narrow the read; regexes are checked in memory."""
+    plain = [m for m in rule.source_matchers if m.op in ("=", "!=")]
+    return [_label(m.name) == m.value if m.op == "=" else _label(m.name) != m.value for m in plain]
+
+
 def _targeting(alert_list: Sequence[AlertState], config: NotifyConfig) -> list[tuple[InhibitRule, set[str]]]:
     """Each inhibition rule that targets some of these alerts, with those alerts' `equal` label values."""
     found = []
@@ -52,8 +58,8 @@ async def inhibition_candidates(session: AsyncSession, alert_list: Sequence[Aler
     rules = _targeting(alert_list, config)
     if not rules:
         return []
-    same = [_sql_equal_key(rule) == any_(bindparam(f"equal_{i}", sorted(values), type_=ARRAY(Text)))
-            if rule.equal else true() for i, (rule, values) in enumerate(rules)]
+    same = [and_(_sql_equal_key(rule) == any_(bindparam(f"equal_{i}", sorted(values), type_=ARRAY(Text)))
+                 if rule.equal else true(), *_sql_source(rule)) for i, (rule, values) in enumerate(rules)]
     light = [c for c in alerts.c if c.name not in ("explanation", "history")]
     stmt = select(*light).where(and_(alerts.c.status != "resolved", or_(*same))).limit(CANDIDATE_LIMIT)
     rows = (await session.execute(stmt)).mappings()
@@ -61,17 +67,26 @@ async def inhibition_candidates(session: AsyncSession, alert_list: Sequence[Aler
     return sorted(found, key=lambda a: a.key)  # the reported inhibitor does not depend on the plan's row order
 
 
-def sources_for(alert: AlertState, candidates: Iterable[tuple[AlertState, dict[str, str]]], config: NotifyConfig
-                ) -> list[AlertState]:
-    """The candidates (with their labels) that share the `equal` labels of a rule targeting this alert (never
-    the alert itself)."""
-    labels = alert_labels(alert)
-    rules = [r for r in config.inhibit_rules if matches_all(labels, r.target_matchers)]
-    if not rules:
-        return []
-    wanted = [(r, _equal_key(labels, r)) for r in rules]
-    return [c for c, c_labels in candidates if c.id != alert.id
-            and any(_equal_key(c_labels, r) == value for r, value in wanted)]
+class Candidates:
+    """Possible inhibition sources of a pass, indexed per rule by their `equal` label values."""
+
+    def __init__(self, found: Iterable[AlertState], config: NotifyConfig) -> None:
+        self.config = config
+        self.index: list[dict[str, list[AlertState]]] = [{} for _ in config.inhibit_rules]
+        for alert in found:  # sorted by key: the reported inhibitor does not depend on the plan's row order
+            labels = alert_labels(alert)
+            for i, rule in enumerate(config.inhibit_rules):
+                if matches_all(labels, rule.source_matchers):
+                    self.index[i].setdefault(_equal_key(labels, rule), []).append(alert)
+
+    def sources_for(self, alert: AlertState) -> list[AlertState]:
+        """Those sharing the `equal` labels of a rule that targets this alert (never the alert itself)."""
+        labels = alert_labels(alert)
+        found: dict[str, AlertState] = {}
+        for i, rule in enumerate(self.config.inhibit_rules):
+            if matches_all(labels, rule.target_matchers):
+                found.update((c.key, c) for c in self.index[i].get(_equal_key(labels, rule), ()) if c.id != alert.id)
+        return [found[key] for key in sorted(found)]
 
 
 @dataclass
@@ -93,10 +108,9 @@ class Context:
         todo = {self._key(a): a for a in alert_list if self._key(a) not in self._found}
         if not todo:
             return
-        found = await inhibition_candidates(self.session, list(todo.values()), config)
-        candidates = [(c, alert_labels(c)) for c in found]
+        candidates = Candidates(await inhibition_candidates(self.session, list(todo.values()), config), config)
         for key, alert in todo.items():
-            sources = sources_for(alert, candidates, config) if candidates else []
+            sources = candidates.sources_for(alert)
             self._found[key] = targets(alert, config, open_alerts=sources, silences=self.silences, now=now)
 
     async def targets(self, alert: AlertState, config: NotifyConfig, now: datetime) -> list[Target]:

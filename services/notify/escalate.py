@@ -32,12 +32,17 @@ async def escalate(uow: UnitOfWork, dispatcher: Dispatcher, config: NotifyConfig
     candidates = await repo.firing_alerts(uow.session)
     if not candidates:
         return 0
-    context = await load_context(uow, now)
-    sent = 0
+    due = []
     for alert in candidates:
         name = next((m.escalation for m in route(alert_labels(alert), config) if m.escalation), None)
-        if name is None or not escalation_due(alert, config.escalation_policy(name), now):
-            continue
+        if name is not None and escalation_due(alert, config.escalation_policy(name), now):
+            due.append((alert, name))
+    if not due:
+        return 0
+    context = await load_context(uow, now)
+    await context.prepare([alert for alert, _ in due], config, now)  # one inhibition query for all of them
+    sent = 0
+    for alert, name in due:
         found = await context.targets(alert, config, now)
         holds = {t.held_by for t in found}
         if holds == {"quiet_hours"}:

@@ -8,7 +8,7 @@ from typing import Any
 from services.notify import bulk, groupstore
 from services.notify import repository as repo
 from services.notify.domain import AlertState
-from services.notify.sender import publish_outcomes
+from services.notify.sender import member_of, publish_outcomes
 from shared.db.uow import UnitOfWork
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
@@ -40,8 +40,8 @@ class PassWrites:
         session = uow.session
         created = await bulk.add_deliveries(session, [(c.row, c.members) for c in self.claims])
         new = [c for c in self.claims if c.row["id"] in created]
-        suppressed = [(c.row, c.members) for c in new if c.row["status"] == "suppressed"]
-        await publish_outcomes(uow, suppressed, status="suppressed")
+        await publish_outcomes(uow, [(c.row, [member_of(a) for a in c.members], "suppressed", 0)
+                                     for c in new if c.row["status"] == "suppressed"])
         if self.redispatch:
             await repo.redispatch_suppressed(session, sorted(set(self.redispatch)))
         await bulk.save_groups(session, {key: groupstore.dump(g) if g is not None else None

@@ -78,13 +78,6 @@ async def dirty_alerts(session: AsyncSession, *, limit: int = 500) -> list[Mappi
     return list((await session.execute(stmt)).mappings())
 
 
-async def clear_dirty(session: AsyncSession, seen: Iterable[tuple[str, datetime]]) -> None:
-    """Clear the flag only where the alert did not change since it was read (a newer change stays flagged)."""
-    for alert_id, updated_at in seen:
-        await session.execute(update(alerts).where(and_(alerts.c.id == alert_id, alerts.c.updated_at == updated_at))
-                              .values(needs_dispatch=False))
-
-
 async def redispatch_suppressed(session: AsyncSession, occasions: list[str]) -> None:
     """Flag open alerts whose current revision was held back for one of these reasons (a silence that
     ended, an inhibiting alert that resolved): they are routed again and reach receivers now."""
@@ -145,17 +138,6 @@ async def expire_silence(session: AsyncSession, silence_id: str, now: datetime) 
 
 # --- deliveries ---------------------------------------------------------------------------------------
 
-async def add_delivery(session: AsyncSession, row: dict[str, Any], members: list[AlertState]) -> bool:
-    """Claim the delivery key; False when it exists already (this message was decided before)."""
-    stmt = pg_insert(deliveries).values(**row).on_conflict_do_nothing().returning(deliveries.c.id)
-    if (await session.execute(stmt)).first() is None:
-        return False
-    await session.execute(pg_insert(delivery_alerts).values([
-        {"delivery_id": row["id"], "alert_id": a.id, "alert_key": a.key, "revision": a.revision}
-        for a in members]).on_conflict_do_nothing())
-    return True
-
-
 async def due_deliveries(session: AsyncSession, now: datetime, *, limit: int) -> list[Mapping[str, Any]]:
     stmt = (select(deliveries).where(and_(deliveries.c.status.in_(("pending", "sending")),
                                           deliveries.c.next_attempt_at <= now))
@@ -165,11 +147,6 @@ async def due_deliveries(session: AsyncSession, now: datetime, *, limit: int) ->
 
 async def update_delivery(session: AsyncSession, delivery_id: str, **values: Any) -> None:
     await session.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
-
-
-async def delivery_members(session: AsyncSession, delivery_id: str) -> list[Mapping[str, Any]]:
-    stmt = select(delivery_alerts).where(delivery_alerts.c.delivery_id == delivery_id)
-    return list((await session.execute(stmt)).mappings())
 
 
 async def deliveries_of(session: AsyncSession, alert_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -193,15 +170,6 @@ async def deliveries_of(session: AsyncSession, alert_ids: list[str]) -> dict[str
 async def load_groups(session: AsyncSession) -> dict[str, dict[str, Any]]:
     rows = (await session.execute(select(groups.c.key, groups.c.state))).all()
     return {key: state for key, state in rows}
-
-
-async def save_group(session: AsyncSession, key: str, state: dict[str, Any] | None) -> None:
-    if state is None:
-        await session.execute(groups.delete().where(groups.c.key == key))
-        return
-    stmt = pg_insert(groups).values(key=key, state=state, updated_at=func.now())
-    await session.execute(stmt.on_conflict_do_update(index_elements=[groups.c.key],
-                                                     set_={"state": state, "updated_at": func.now()}))
 
 
 # --- purchase-order emails ----------------------------------------------------------------------------

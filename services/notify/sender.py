@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.notify import channels_apprise
+from services.notify import bulk, channels_apprise
 from services.notify import repository as repo
 from services.notify.config import NotifyConfig
 from services.notify.domain import AlertState, RateLimiter, retry_delay
@@ -30,31 +30,25 @@ def _outcome_data(row: Mapping[str, Any], member: Mapping[str, Any], *, status: 
             "at": at.isoformat(), "idempotency_key": row["idempotency_key"]}
 
 
-async def record_outcome(uow: UnitOfWork, row: Mapping[str, Any], *, status: str, attempts: int,
-                         at: datetime) -> None:
-    """Publish DeliveryRecorded once per alert the message carried (keyed by the alert key)."""
-    for member in await repo.delivery_members(uow.session, row["id"]):
-        await uow.publish(DELIVERIES, key=member["alert_key"], type=DELIVERY_TYPE, time=at,
-                          id=f"{row['id']}:{member['alert_id']}:{status}",
-                          data=_outcome_data(row, member, status=status, attempts=attempts, at=at))
-    DELIVERY_COUNT.labels(row["channel"], status).inc()
-
-
-async def publish_outcomes(uow: UnitOfWork, rows: list[tuple[Mapping[str, Any], list[AlertState]]], *,
-                           status: str) -> None:
-    """record_outcome for many new rows whose members are known (no read back): one outbox statement."""
+async def publish_outcomes(uow: UnitOfWork, outcomes: list[tuple[Mapping[str, Any], list[Mapping[str, Any]], str, int]],
+                           *, at: datetime | None = None) -> None:
+    """Publish DeliveryRecorded once per alert each message carried (keyed by the alert key): (row, members,
+    status, attempts) each, in one outbox statement. `at` defaults to each row's own time."""
     messages = []
-    for row, members in rows:
-        at = row["at"]
-        for alert in members:
-            member = {"alert_id": alert.id, "alert_key": alert.key, "revision": alert.revision}
-            env = make_envelope(source=uow.source, type=DELIVERY_TYPE, time=at, subject=alert.key,
-                                id=f"{row['id']}:{alert.id}:{status}",
-                                data=_outcome_data(row, member, status=status, attempts=row["attempts"], at=at))
-            messages.append((DELIVERIES, alert.key, env.to_bytes()))
+    for row, members, status, attempts in outcomes:
+        when = at or row["at"]
+        for member in members:
+            env = make_envelope(source=uow.source, type=DELIVERY_TYPE, time=when, subject=member["alert_key"],
+                                id=f"{row['id']}:{member['alert_id']}:{status}",
+                                data=_outcome_data(row, member, status=status, attempts=attempts, at=when))
+            messages.append((DELIVERIES, member["alert_key"], env.to_bytes()))
         DELIVERY_COUNT.labels(row["channel"], status).inc()
     if messages:
         await uow.publish_batch(messages)
+
+
+def member_of(alert: AlertState) -> dict[str, Any]:
+    return {"alert_id": alert.id, "alert_key": alert.key, "revision": alert.revision}
 
 
 class Sender:
@@ -127,23 +121,26 @@ class Sender:
                                            timeout_s=self.settings.send_timeout_s)
 
     async def _record(self, outcomes: list[tuple[dict[str, Any], channels_apprise.SendResult]]) -> None:
+        """Outcomes of one batch of sends in a fixed number of statements (update, members, outbox)."""
         now = utcnow()
+        updates, events = [], []
+        for row, result in outcomes:
+            attempts = row["attempts"]
+            if result.ok:
+                updates.append((row["id"], "sent", None, None))
+                events.append((row, "sent", attempts))
+            elif attempts >= self.settings.max_attempts:
+                log.warning("delivery %s to %s failed for good: %s", row["id"], row["receiver"], result.error)
+                updates.append((row["id"], "failed", None, result.error))
+                events.append((row, "failed", attempts))
+            else:
+                wait = retry_delay(attempts, base=timedelta(seconds=self.settings.retry_base_s),
+                                   cap=timedelta(seconds=self.settings.retry_cap_s))
+                log.info("delivery %s to %s failed (attempt %d), retry in %s: %s", row["id"],
+                         row["receiver"], attempts, wait, result.error)
+                updates.append((row["id"], "pending", now + wait, result.error))
         async with self.runtime.uow() as uow:
-            for row, result in outcomes:
-                attempts = row["attempts"]
-                if result.ok:
-                    await repo.update_delivery(uow.session, row["id"], status="sent", at=now,
-                                               next_attempt_at=None, last_error=None)
-                    await record_outcome(uow, row, status="sent", attempts=attempts, at=now)
-                elif attempts >= self.settings.max_attempts:
-                    log.warning("delivery %s to %s failed for good: %s", row["id"], row["receiver"], result.error)
-                    await repo.update_delivery(uow.session, row["id"], status="failed", at=now,
-                                               next_attempt_at=None, last_error=result.error)
-                    await record_outcome(uow, row, status="failed", attempts=attempts, at=now)
-                else:
-                    wait = retry_delay(attempts, base=timedelta(seconds=self.settings.retry_base_s),
-                                       cap=timedelta(seconds=self.settings.retry_cap_s))
-                    log.info("delivery %s to %s failed (attempt %d), retry in %s: %s", row["id"],
-                             row["receiver"], attempts, wait, result.error)
-                    await repo.update_delivery(uow.session, row["id"], status="pending", at=now,
-                                               next_attempt_at=now + wait, last_error=result.error)
+            await bulk.set_outcomes(uow.session, updates, at=now)
+            members = await bulk.members_of(uow.session, [row["id"] for row, _, _ in events])
+            await publish_outcomes(uow, [(row, members[row["id"]], status, attempts)
+                                         for row, status, attempts in events], at=now)

@@ -2,6 +2,7 @@
 the same alerts routed one pass each."""
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,8 @@ from sqlalchemy import text
 from services.notify import models
 from services.notify.bench_dispatch import alert_payload, counting, quiet_dispatcher, store_alerts
 from services.notify.dispatcher import Dispatcher
+from shared.db.outbox import BATCH_HEADER, decode_messages
+from shared.events.topics import DELIVERIES
 from shared.service import ServiceRuntime
 
 CONFIG = """
@@ -116,11 +119,25 @@ async def _outcome(rt: ServiceRuntime, dispatcher: Dispatcher, location: str) ->
     return deliveries, groups
 
 
+async def _delivery_events(rt: ServiceRuntime, location: str) -> list[tuple[str, str, int]]:
+    """(status, alert key, revision) of the delivery events in notify's outbox about this location."""
+    async with rt.sessionmaker() as session:
+        rows = (await session.execute(text("SELECT topic, payload, headers FROM notify.outbox"))).all()
+    messages = []
+    for topic, payload, headers in rows:
+        batch = decode_messages(payload) if (headers or {}).get(BATCH_HEADER) else [(topic, None, payload)]
+        messages += [json.loads(value) for name, _, value in batch if name == DELIVERIES]
+    return sorted((m["data"]["status"], m["data"]["alert_key"], m["data"]["revision"]) for m in messages
+                  if location in m["data"]["alert_key"])
+
+
 async def test_a_burst_is_delivered_as_the_same_alerts_routed_one_pass_each(runtime):
     rt, path = runtime
     try:
-        burst = await _run(rt, path, f"burst-{uuid.uuid4().hex[:6]}", burst=True)
+        location = f"burst-{uuid.uuid4().hex[:6]}"
+        burst = await _run(rt, path, location, burst=True)
         single = await _run(rt, path, f"single-{uuid.uuid4().hex[:6]}", burst=False)
+        events = await _delivery_events(rt, location)
     finally:
         await rt.engine.dispose()
     deliveries, groups = burst
@@ -128,6 +145,8 @@ async def test_a_burst_is_delivered_as_the_same_alerts_routed_one_pass_each(runt
     suppressed = [d for d in deliveries if d[5] == "suppressed"]
     # the two risks the late POs explain, and SKU-0's resolution (its late PO still holds it back)
     assert [(d[1], d[2]) for d in suppressed] == [("SKU-0", 1), ("SKU-0", 2), ("SKU-1", 1)]
+    risk = f"stockout_risk:{location}:SKU-"
+    assert events == [("suppressed", f"{risk}0", 1), ("suppressed", f"{risk}0", 2), ("suppressed", f"{risk}1", 1)]
     # 24 alerts fired to 2 URLs; SKU-1's risk after its late PO resolved; 2 of 3 risks' resolutions (SKU-0's
     # was never said); the late PO's resolution
     sent = [d for d in deliveries if d[5] == "sending"]
