@@ -1,4 +1,4 @@
-"""Dispatcher pass benchmark: time and statement count of one pass over a burst of 1, 25, 100 changed alerts."""
+"""Dispatcher pass benchmark: time and statements of a pass over 1, 25, 100 changed alerts, and of consuming them."""
 from __future__ import annotations
 
 import argparse
@@ -14,16 +14,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from services.notify import models
 from services.notify import repository as repo
+from services.notify.alert_batch import on_alerts
 from services.notify.dispatcher import Dispatcher
 from services.notify.domain import apply_event
-from services.notify.handlers import alert_id_for
+from services.notify.handlers import ALERT_TYPE, alert_id_for, on_alert
 from services.notify.reload import ConfigSource
 from services.notify.settings import NotifySettings
 from shared.db.migrate import upgrade
+from shared.events.envelope import make_envelope
 from shared.events.topics import AlertRaised
 from shared.runtime.postgres import EmbeddedPostgres
 from shared.service import ServiceRuntime
@@ -47,6 +49,10 @@ notify:
       target_matchers: ['type="stockout_risk"']
       equal: [sku, location]
 """
+
+
+INBOX_BATCH = text("INSERT INTO notify.inbox (consumer, event_id) SELECT 'bench', unnest(CAST(:ids AS text[])) "
+                   "ON CONFLICT DO NOTHING RETURNING event_id")
 
 
 def alert_payload(sku: str, *, status: str = "firing", severity: str = "warning", type_: str = "stockout_risk",
@@ -101,6 +107,35 @@ async def timed_pass(runtime: ServiceRuntime, dispatcher: Dispatcher, burst: int
     return took, len(statements)
 
 
+async def timed_consume(runtime: ServiceRuntime, burst: int, *, batch: bool) -> tuple[float, int]:
+    """The alert consumer's transaction for a polled burst: one event at a time (on_alert) or as a batch."""
+    tag = uuid.uuid4().hex[:6]
+    envs = [make_envelope(source="bench", type=ALERT_TYPE, time=datetime.now(UTC), subject=p["key"], data=p)
+            for p in (alert_payload(f"SKU-{tag}-{i}") for i in range(burst))]
+    with counting(runtime) as statements:
+        started = time.perf_counter()
+        async with runtime.uow() as uow:
+            if batch:  # as the consumer's batch path: one inbox statement, then the batch handler
+                await uow.session.execute(INBOX_BATCH, {"ids": [env.id for env in envs]})
+                await on_alerts(uow, envs)
+            else:
+                for env in envs:
+                    await uow.mark_processed("bench", env.id)
+                    await on_alert(uow, env)
+        took = time.perf_counter() - started
+    return took, len(statements)
+
+
+async def consume_costs(runtime: ServiceRuntime, bursts: list[int], repeat: int) -> dict:
+    out: dict[str, Any] = {}
+    for mode in ("per_event", "batch"):
+        for burst in bursts:
+            runs = [await timed_consume(runtime, burst, batch=mode == "batch") for _ in range(repeat)]
+            out[f"{mode}:{burst}"] = {"ms_median": round(statistics.median(t * 1000 for t, _ in runs), 1),
+                                      "statements": max(n for _, n in runs)}
+    return out
+
+
 async def run(url: str, bursts: list[int], repeat: int, config_path: Path) -> dict:
     runtime = ServiceRuntime(load_settings("notify", database_url=url, admin_token="bench"), models.metadata)
     dispatcher = quiet_dispatcher(runtime, config_path)
@@ -115,6 +150,7 @@ async def run(url: str, bursts: list[int], repeat: int, config_path: Path) -> di
                 counts.append(count)
             out[str(burst)] = {"pass_ms_median": round(statistics.median(times), 1),
                                "pass_ms_min": round(min(times), 1), "statements": max(counts)}
+        out["consume"] = await consume_costs(runtime, bursts, repeat)
     finally:
         await runtime.engine.dispose()
     return out

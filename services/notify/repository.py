@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notify.domain import AlertState, HistoryEntry, Silence, parse_matcher
 from services.notify.models import alerts, deliveries, delivery_alerts, groups, po_emails, silences
 
-_STATE_FIELDS = (
+STATE_FIELDS = (
     "id", "key", "type", "severity", "status", "summary", "first_fired_at", "last_fired_at", "last_event_at",
     "explanation", "labels", "sku", "location", "supplier_id", "category", "po_id", "value_at_risk",
     "revision", "fire_count", "resolved_at", "acked_by", "acked_at", "ack_comment", "escalation_started_at",
@@ -27,7 +27,7 @@ def history_json(entries: Iterable[HistoryEntry]) -> list[dict[str, Any]]:
 
 
 def to_state(row: Mapping[str, Any]) -> AlertState:
-    values = {name: row[name] for name in _STATE_FIELDS}
+    values = {name: row[name] for name in STATE_FIELDS}
     history = tuple(HistoryEntry(datetime.fromisoformat(h["at"]), h["actor"], h["action"], h.get("comment"))
                     for h in row["history"])
     sent = frozenset((int(c), int(s)) for c, s in row["escalations_sent"])
@@ -35,7 +35,7 @@ def to_state(row: Mapping[str, Any]) -> AlertState:
 
 
 def to_row(state: AlertState) -> dict[str, Any]:
-    row = {name: getattr(state, name) for name in _STATE_FIELDS}
+    row = {name: getattr(state, name) for name in STATE_FIELDS}
     row["explanation"] = dict(state.explanation)
     row["labels"] = dict(state.labels)
     row["history"] = history_json(state.history)
