@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.deploy.conftest import K8S, OVERLAYS
+from tests.deploy.conftest import K8S, OVERLAYS, one
 from tests.deploy.kustomize_lite import build, merge, split_image
 
 
@@ -65,3 +65,11 @@ def test_unsupported_kustomization_field_fails_loudly(tmp_path):
     (tmp_path / "kustomization.yaml").write_text("namePrefix: x-\nresources: []\n")
     with pytest.raises(ValueError, match="namePrefix"):
         build(tmp_path)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_forecast_pool_matches_its_cpu_limit(overlay):
+    docs = build(K8S / "overlays" / overlay)
+    env = one(docs, "ConfigMap", "replenish-env")["data"]
+    limit = one(docs, "Deployment", "forecast")["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert int(env["REPLENISH_FORECAST_WORKERS"]) == int(limit["cpu"])
