@@ -51,6 +51,7 @@ class Dispatcher:
         self.fresh: list[dict[str, Any]] = []  # deliveries claimed in the open transaction, sent after commit
         self._last_escalation = 0.0
         self._last_reload = 0.0
+        self._last_send_due = 0.0
         self._silences: set[str] | None = None  # active silence ids at the last check
         self.writes = PassWrites()  # what the open pass writes at its end
 
@@ -102,7 +103,9 @@ class Dispatcher:
                 await escalate(uow, self, config, now)
                 await self._write(uow)
             self._send_fresh()
-        await self.sender.send_due(config, now)
+        if clock - self._last_send_due >= self.settings.tick_s:  # retries: not on every wake of a burst
+            self._last_send_due = clock
+            await self.sender.send_due(config, now)
 
     async def dispatch(self, config: NotifyConfig, now: datetime) -> tuple[int, int]:
         """Route changed alerts into groups and flush the due groups in ONE transaction: with group_wait 0s
