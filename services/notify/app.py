@@ -4,7 +4,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notify import models, routes
-from services.notify.consumers import PO_TOPICS, TOPICS, make_dispatch, make_po_email
+from services.notify.alert_batch import make_alert_batch
+from services.notify.consumers import PO_TOPICS, TOPICS, make_po_email
 from services.notify.dispatcher import Dispatcher
 from services.notify.po_email import PoMailer
 from services.notify.reload import ConfigSource
@@ -22,9 +23,10 @@ def create_app(settings: ServiceSettings | None = None, notify_settings: NotifyS
     runtime = ServiceRuntime(settings, models.metadata)
     dispatcher = Dispatcher(runtime, notify_settings, config)
     mailer = PoMailer(runtime, notify_settings, config)
+    # A polled burst of alerts (a policy decider pass emits many) is stored with one read and one upsert.
     runtime.consumers.append(ConsumerSpec(
-        "alerts", TOPICS, make_dispatch(dispatcher.wake.set, lambda: config.current.flap_window), batch_size=200,
-        urgent=True))
+        "alerts", TOPICS, None, batch_size=200, urgent=True,
+        batch_handler=make_alert_batch(dispatcher.wake.set, lambda: config.current.flap_window)))
     runtime.consumers.append(ConsumerSpec(
         "po-emails", PO_TOPICS, make_po_email(mailer.wake.set, lambda: config.current.po_email), batch_size=100))
     runtime.tasks += [dispatcher.run, mailer.run]
