@@ -9,7 +9,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import apprise
+import httpx
 
+from services.notify import channels_json
 from services.notify.domain.channels import url_scheme
 
 _HTTP_SCHEMES = {"json", "jsons", "form", "forms", "xml", "xmls"}
@@ -51,7 +53,15 @@ def _send_blocking(url: str, title: str, body: str) -> SendResult:
 
 
 async def send(url: str, title: str, body: str, *, idempotency_key: str, timeout_s: float) -> SendResult:
-    """Send once; Apprise is blocking, so it runs in a worker thread."""
+    """Send once: plain JSON webhooks on the event loop (channels_json), everything else through Apprise,
+    which is blocking and so runs in a worker thread."""
+    try:
+        reply = await channels_json.post(url, title, body, idempotency_key=idempotency_key, timeout_s=timeout_s)
+    except httpx.HTTPError as exc:
+        return SendResult(False, f"{type(exc).__name__}: {exc}"[:500])
+    if reply is not None:
+        ok = 200 <= reply.status_code < 300
+        return SendResult(ok, None if ok else f"HTTP {reply.status_code}: {reply.text[:200]}")
     target = prepared_url(url, idempotency_key=idempotency_key, timeout_s=timeout_s)
     try:
         return await asyncio.to_thread(_send_blocking, target, title, body)
