@@ -23,13 +23,13 @@ async def decide_due(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, m
 
 
 async def decide_pass(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, max_wait_s: float,
-                      limit: int) -> tuple[int, float | None]:
+                      limit: int, overdue_limit: int | None = None) -> tuple[int, float | None]:
     """Claim up to `limit` due keys (a short transaction of its own, so the consumer never waits on the
     decider's row locks), then decide them together in one transaction. Returns how many were claimed and,
     when that was fewer than `limit`, the seconds until the next dirty key is due (None: none is dirty)."""
     due_in = None
     async with uow_factory() as uow:
-        keys = await repo.claim_due(uow.session, quiet_s, max_wait_s, limit)
+        keys = await repo.claim_due(uow.session, quiet_s, max_wait_s, limit, overdue_limit)
         if len(keys) < limit:
             due_in = await repo.next_due_in(uow.session, quiet_s, max_wait_s)
     if not keys:
@@ -74,9 +74,13 @@ async def run(runtime, stop: asyncio.Event) -> None:
         try:
             while not stop.is_set():
                 woken.clear()
-                quiet_s = quiet_for(lagging(), cfg.decide_quiet_s, cfg.decide_max_delay_s)
-                n, due_in = await decide_pass(runtime.uow, quiet_s=quiet_s,
-                                              max_wait_s=cfg.decide_max_delay_s, limit=cfg.decide_batch)
+                behind = lagging()
+                quiet_s = quiet_for(behind, cfg.decide_quiet_s, cfg.decide_max_delay_s)
+                # caught up: a steady stream's overdue keys go a few per pass, so passes stay short for the
+                # key that turns quiet next; catching up, they are most of the work and go a full batch
+                overdue = cfg.decide_batch if behind else cfg.decide_overdue_batch
+                n, due_in = await decide_pass(runtime.uow, quiet_s=quiet_s, max_wait_s=cfg.decide_max_delay_s,
+                                              limit=cfg.decide_batch, overdue_limit=overdue)
                 if n:
                     log.debug("decided %d keys", n)
                 if n >= cfg.decide_batch:

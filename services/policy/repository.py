@@ -89,19 +89,26 @@ async def mark_dirty_many(session: AsyncSession, keys: list[tuple[str, str]]) ->
             {"locs": [k[0] for k in keys], "skus": [k[1] for k in keys]})
 
 
-async def claim_due(session: AsyncSession, quiet_s: float, max_wait_s: float, limit: int) -> list[tuple[str, str]]:
-    """Clear and return up to `limit` dirty keys whose own inputs have been quiet `quiet_s` (or that waited
-    `max_wait_s`); keys another decider is claiming are skipped. Quiet keys go first (a count that just
-    arrived is not kept behind keys of a steady stream), then the oldest first-dirty."""
+async def claim_due(session: AsyncSession, quiet_s: float, max_wait_s: float, limit: int,
+                    overdue_limit: int | None = None) -> list[tuple[str, str]]:
+    """Clear and return up to `limit` dirty keys whose own inputs have been quiet `quiet_s`, plus up to
+    `overdue_limit` (default `limit`) that are not quiet but waited `max_wait_s`; keys another decider is
+    claiming are skipped. Quiet keys first (a count that just arrived is not kept behind keys of a steady
+    stream), each group oldest first-dirty; a small overdue share keeps passes short, so a key that turns
+    quiet is not held behind a long pass of a steady stream's keys."""
     rows = await session.execute(text(
-        "UPDATE policy.stock s SET dirty_at = NULL, dirty_since = NULL FROM ("
-        " SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
-        " WHERE dirty_at IS NOT NULL AND (dirty_at <= now() - make_interval(secs => :quiet)"
-        "  OR COALESCE(dirty_since, dirty_at) <= now() - make_interval(secs => :wait))"
-        " ORDER BY dirty_at <= now() - make_interval(secs => :quiet) DESC, first"
-        " LIMIT :limit FOR UPDATE SKIP LOCKED) d"
+        "WITH quiet AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
+        "  WHERE dirty_at IS NOT NULL AND dirty_at <= now() - make_interval(secs => :quiet)"
+        "  ORDER BY first LIMIT :limit FOR UPDATE SKIP LOCKED),"
+        " overdue AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
+        "  WHERE dirty_at IS NOT NULL AND dirty_at > now() - make_interval(secs => :quiet)"
+        "  AND COALESCE(dirty_since, dirty_at) <= now() - make_interval(secs => :wait)"
+        "  ORDER BY first LIMIT :overdue FOR UPDATE SKIP LOCKED)"
+        " UPDATE policy.stock s SET dirty_at = NULL, dirty_since = NULL"
+        " FROM (SELECT * FROM quiet UNION ALL SELECT * FROM overdue) d"
         " WHERE s.location = d.location AND s.sku = d.sku RETURNING s.location, s.sku, d.first"),
-        {"quiet": quiet_s, "wait": max_wait_s, "limit": limit})
+        {"quiet": quiet_s, "wait": max_wait_s, "limit": limit,
+         "overdue": limit if overdue_limit is None else overdue_limit})
     return [(r.location, r.sku) for r in sorted(rows, key=lambda r: r.first)]
 
 

@@ -25,6 +25,7 @@ class PolicySettings(BaseSettings):
     decide_max_delay_s: float = 5.0      # ... or at the latest this long after it first became dirty
     decide_poll_s: float = 0.05
     decide_batch: int = 25               # keys decided per transaction (bounds how long a new key waits)
+    decide_overdue_batch: int = 5        # ... of which at most this many not quiet but past the max delay
     overstock_days: float = 30.0
     dead_stock_days: int = 60
     alert_hysteresis: float = 0.2

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text as sa_text
 
 from services.policy import decide as decide_module
 from services.policy import models, wake
@@ -210,3 +211,25 @@ async def test_the_decider_can_sleep_until_the_next_dirty_key_is_due(copies):
         due_in = await repo.next_due_in(uow.session, 0.2, 5.0)
     assert isinstance(due_in, float) and due_in <= 0.2
     await pause(asyncio.Event(), asyncio.Event(), pause_s(due_in, 0.01), 0.2)  # returns; no TypeError
+
+
+async def test_a_pass_takes_every_quiet_key_and_only_a_few_overdue_ones(copies):
+    """A steady stream's keys (never quiet, past the max delay) go a few per pass, so a key that just turned
+    quiet is not held behind a long pass; the quiet ones are all taken."""
+    c = copies[0]
+    names = [f"Q{i}" for i in range(3)] + [f"O{i}" for i in range(10)]
+    await c.send(c.master("location", {"location": c.store, "name": "S", "kind": "store"}),
+                 *[c.stock("stock_count", n, T0, on_hand=50) for n in names])
+    async with c.sessionmaker() as s, s.begin():
+        await s.execute(sa_text(
+            "UPDATE policy.stock SET dirty_since = now() - interval '10 seconds', dirty_at = CASE WHEN sku LIKE"
+            " :quiet THEN now() - interval '1 second' ELSE now() + interval '1 hour' END WHERE location = :store"),
+            {"quiet": f"{c.p}-Q%", "store": c.store})
+    async with c.uow() as uow:
+        claimed = await repo.claim_due(uow.session, 0.1, 5.0, 25, 5)
+    mine = [sku.removeprefix(f"{c.p}-") for loc, sku in claimed if loc == c.store]
+    assert sorted(n for n in mine if n.startswith("Q")) == ["Q0", "Q1", "Q2"]
+    assert len([n for n in mine if n.startswith("O")]) == 5
+    async with c.uow() as uow:
+        rest = await repo.claim_due(uow.session, 0.1, 5.0, 25)  # no cap: all that are left
+    assert len([sku for loc, sku in rest if loc == c.store]) == 5
