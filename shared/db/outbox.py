@@ -101,6 +101,9 @@ class OutboxRelay:
                     break
                 await _wait(stop, 2.0)
             while not stop.is_set():
+                # Cleared before the round reads, never after: a commit that lands during the round wakes the
+                # next one at once (clearing after the round lost it, and its rows waited idle_s).
+                self.wake.clear()
                 try:
                     await self.publish_batch()
                 except Exception:  # the broker or database is away: keep the rows, try again shortly
@@ -113,7 +116,7 @@ class OutboxRelay:
                 await self.publish_batch()
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        self.wake.clear()
+        """Until a commit wakes the relay (at once if one came during the last round), or idle_s."""
         waiter = asyncio.ensure_future(self.wake.wait())
         stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait({waiter, stopper}, timeout=self.idle_s, return_when=asyncio.FIRST_COMPLETED)

@@ -260,3 +260,37 @@ async def test_batch_handler_sees_each_new_event_once_and_a_failing_one_goes_to_
     assert seen[0] == [dup.id, bad.id, good.id]  # one call for the batch, the duplicate left out
     assert applied == sorted([dup.id, good.id])  # the rolled-back batch was replayed one event at a time
     assert [dict(r.headers)["x-replenish-reason"].decode() for r in dead] == ["ValueError: cannot apply this event"]
+
+
+async def test_a_commit_during_a_relay_round_is_published_without_waiting_for_the_idle_poll(kafka, db):
+    """The wake-up of a commit that lands while a round runs must start the next round at once (it was
+    cleared after the round, so such rows waited for the idle poll)."""
+    engine, metadata, _ = db
+    topic = await _topic(kafka)
+    outbox = metadata.tables[f"{metadata.schema}.outbox"]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    wake, stop = asyncio.Event(), asyncio.Event()
+    relay = OutboxRelay(engine, outbox, producer, wake=wake, service="test", idle_s=60)
+    real_send, sends = relay._send, []
+
+    async def send_while_a_commit_lands(messages) -> None:
+        sends.append(1)
+        if len(sends) == 1:  # the round has read its rows; a unit of work commits now and wakes the relay
+            async with _uow(engine, metadata) as uow:
+                await uow.publish(topic, key="k", type="t", time=datetime.now(UTC), data={"n": 1})
+            wake.set()
+        await real_send(messages)
+
+    relay._send = send_while_a_commit_lands
+    async with _uow(engine, metadata) as uow:
+        await uow.publish(topic, key="k", type="t", time=datetime.now(UTC), data={"n": 0})
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        records = await _read_all(kafka, topic, 2, timeout=10)  # far below idle_s
+    finally:
+        stop.set()
+        wake.set()
+        await asyncio.wait_for(task, 30)
+        await producer.stop()
+    assert sorted(json.loads(r.value)["data"]["n"] for r in records) == [0, 1]
