@@ -12,7 +12,8 @@ from services.ingest.domain.fastlane import Lookups, fast_batch
 from services.ingest.domain.master import MasterSnapshot, apply_master_in_place
 from services.ingest.domain.normalize import normalize
 from services.ingest.domain.outcomes import Normalized
-from services.ingest.handlers import envelope_bytes, iso_time, ledger_row, outbox_row
+from services.ingest.envelopes import envelope_bytes, iso_time, outbox_row
+from services.ingest.handlers import ledger_row
 from shared.events.canonical import validate_event
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from services.ingest.domain.master import MasterSnapshot, apply_master_in_place
 from services.ingest.domain.normalize import normalize
 from services.ingest.domain.outcomes import Pending, Rejected, Unreadable
-from services.ingest.handlers import envelope_bytes, envelope_id, ledger_row, outbox_row, quarantine_row
+from services.ingest.envelopes import envelope_bytes, envelope_id, outbox_row
+from services.ingest.handlers import ledger_row, quarantine_row
 from shared.events.canonical import validate_event
 from shared.events.envelope import Envelope
 

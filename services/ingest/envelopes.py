@@ -1,0 +1,55 @@
+"""Canonical events' CloudEvents bytes, built directly from per-feed templates (the ingest hot path)."""
+from __future__ import annotations
+
+import functools
+import hashlib
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from services.ingest.domain.outcomes import Normalized
+
+# Hex digit -> the same digit with the RFC 4122 variant bits (10xx) set.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def envelope_id(source: str, event_id: str) -> str:
+    """The canonical event's id: stable per (source, id), so a republish is recognisably the same event.
+
+    A version-5-style UUID over BLAKE2b, formatted by hand (uuid.UUID was a visible share of the hot path).
+    """
+    text = hashlib.blake2b(f"ingest\x1f{source}\x1f{event_id}".encode(), digest_size=16).hexdigest()
+    return f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{_VARIANT[text[16]]}{text[17:20]}-{text[20:]}"
+
+
+def outbox_row(out: Normalized) -> dict[str, Any]:
+    event = out.event
+    payload = envelope_bytes(event.source, event.id, event.type, out.payload.get("time") or event.time.isoformat(),
+                             out.key, out.payload)
+    return {"topic": out.topic, "key": out.key, "payload": payload, "headers": None}
+
+
+def iso_time(at: datetime) -> str:
+    """datetime.isoformat's exact text (checked over the whole datetime range) at a third of its cost."""
+    return orjson.dumps(at)[1:-1].decode()
+
+
+@functools.lru_cache(maxsize=4096)
+def _envelope_parts(source: str, type_: str) -> tuple[bytes, bytes]:
+    """The envelope's bytes around its id that depend only on the source and the type (one per feed)."""
+    return (b'{"specversion":"1.0","id":"',
+            b'","source":' + orjson.dumps(f"replenish/ingest/{source}") + b',"type":'
+            + orjson.dumps(f"replenish.ingest.{type_}") + b',"time":')
+
+
+def envelope_bytes(source: str, event_id: str, type_: str, time: str, key: str, data: dict[str, Any]) -> bytes:
+    """The CloudEvents bytes, built directly: a pydantic Envelope per event was a hot spot (py-spy).
+
+    Exactly orjson's compact form of {specversion, id, source, type, time, subject, datacontenttype, data},
+    assembled from a per-feed head so the constant members are not encoded again for every event.
+    """
+    start, middle = _envelope_parts(source, type_)
+    return b"".join((start, envelope_id(source, event_id).encode(), middle, orjson.dumps(time), b',"subject":',
+                     orjson.dumps(key), b',"datacontenttype":"application/json","data":',
+                     orjson.dumps(data, default=str), b"}"))
