@@ -5,17 +5,17 @@ from fastapi import FastAPI
 
 from services.policy import decider, models, routes, segmenter
 from services.policy.batch import apply_batch
-from services.policy.handlers import MOVEMENT_TOPICS, SLOW_TOPICS
+from services.policy.handlers import TOPICS
 from shared.http.app import build_app
 from shared.service import ConsumerSpec, ServiceRuntime
 from shared.settings import ServiceSettings, load_settings
 
 
 def policy_consumers() -> list[ConsumerSpec]:
-    """Sales and stock (the alert path, polled often) apart from master data, promotions, forecasts and POs,
-    which change slowly. A key's events meet only in the database: the decider decides once they are quiet."""
-    return [ConsumerSpec("events", MOVEMENT_TOPICS, None, batch_size=500, batch_handler=apply_batch, urgent=True),
-            ConsumerSpec("inputs", SLOW_TOPICS, None, batch_size=200, batch_handler=apply_batch)]
+    """One consumer for every input topic, polled often (the alert path): master data, promotions and POs
+    fetched with the sales and stock they belong to, so a key is rarely decided before its supplier item is
+    known. (A separate, slowly polled consumer for them let decisions run on partial master data.)"""
+    return [ConsumerSpec("events", TOPICS, None, batch_size=500, batch_handler=apply_batch, urgent=True)]
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:

@@ -91,7 +91,7 @@ async def run(runtime, stop: asyncio.Event) -> None:
 
 
 def movements_lagging(runtime) -> Callable[[], bool]:
-    """Whether this process's sales-and-stock consumer is more than a poll's batch behind its partitions.
+    """Whether this process's input consumer is more than a poll's batch behind its partitions.
     A few records behind is normal under load: the client prefetches, so the high watermark it saw runs
     ahead of what it handed out; those records are applied by the next poll, within the quiet period."""
     loops = [loop for loop in getattr(runtime, "loops", ()) if loop.name == "policy.events"]

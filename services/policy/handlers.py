@@ -154,9 +154,7 @@ HANDLERS = {
     **{f"replenish.ingest.{t}": on_master for t in ("item", "location", "lane", "supplier", "supplier_item",
                                                      "policy")},
 }
-MOVEMENT_TOPICS = [SALES, STOCK]
-SLOW_TOPICS = [MASTER, PROMOTIONS, DEMAND, PURCHASE_ORDERS]
-TOPICS = MOVEMENT_TOPICS + SLOW_TOPICS
+TOPICS = [SALES, STOCK, MASTER, PROMOTIONS, DEMAND, PURCHASE_ORDERS]
 
 
 async def dispatch(uow: UnitOfWork, env: Envelope) -> None:

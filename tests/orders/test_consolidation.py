@@ -80,8 +80,15 @@ def test_second_sku_for_the_same_supplier_adds_a_line():
     assert added and [ln.sku for ln in po.lines] == ["SKU-1", "SKU-2"]
     assert po.lines[1].quantity == 6 and po.lines[1].unit_cost == 10.0
     assert po.total == 36 * 2.5 + 6 * 10.0
-    assert po.expected_date == date(2026, 11, 7)  # the earliest need
+    assert po.expected_date == date(2026, 11, 9)  # needed by 7 Nov, but 2 Nov + 7 days is the earliest arrival
     assert "(+1 more reorders)" in po.reason
+
+
+def test_a_proposed_po_is_expected_by_its_earliest_need_if_the_lead_time_allows():
+    po, _ = add_reorder(None, reorder(rid="r-1", need_by=date(2026, 11, 20)), item(lead=7), T0)
+    assert po.expected_date == date(2026, 11, 20)
+    late, _ = add_reorder(None, reorder(rid="r-1", need_by=date(2026, 11, 3)), item(lead=7), T0)
+    assert late.expected_date == date(2026, 11, 9)  # a supplier 7 days away cannot deliver by 3 Nov
 
 
 def test_two_reorders_for_one_sku_merge_and_round_packs_on_the_sum():

@@ -12,7 +12,7 @@ import hashlib
 import math
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from .model import EPS, PROPOSED, PoLine, PurchaseOrder, Reorder, SupplierItem, ValidationError
 
@@ -62,9 +62,18 @@ def _merge(line: PoLine, reorder: Reorder) -> PoLine:
 
 def _open(reorder: Reorder, item: SupplierItem | None, now: datetime) -> PurchaseOrder:
     party = reorder.party_id
+    line = _line_for(reorder, item)
     return PurchaseOrder(po_id=po_id_for(party, reorder.reorder_id), supplier_id=party, status=PROPOSED,
-                         created_at=now, lines=(_line_for(reorder, item),), reason=_reason(reorder),
-                         requires_approval=reorder.requires_approval, expected_date=reorder.need_by)
+                         created_at=now, lines=(line,), reason=_reason(reorder),
+                         requires_approval=reorder.requires_approval,
+                         expected_date=_expected(reorder.need_by, (line,), now))
+
+
+def _expected(need_by: date | None, lines: tuple[PoLine, ...], now: datetime) -> date | None:
+    """When a proposed PO can arrive: when it is needed, but never before the longest lead time from now
+    (policy counts it as arriving then: a need-by date the supplier cannot meet would hide the stockout)."""
+    earliest = (now + timedelta(days=max((ln.lead_time_days for ln in lines), default=0.0))).date()
+    return max(need_by, earliest) if need_by is not None else earliest
 
 
 def _reason(reorder: Reorder) -> str:
@@ -97,7 +106,7 @@ def add_reorder(po: PurchaseOrder | None, reorder: Reorder, supplier_item: Suppl
         lines = tuple(_merge(ln, reorder) if ln is existing else ln for ln in po.lines)
     else:
         lines = (*po.lines, _line_for(reorder, supplier_item))
-    expected = min(d for d in (po.expected_date, reorder.need_by) if d is not None)
-    return replace(po, lines=lines, expected_date=expected,
+    need_by = min((ln.need_by for ln in lines if ln.need_by is not None), default=None)
+    return replace(po, lines=lines, expected_date=_expected(need_by, lines, now),
                    requires_approval=po.requires_approval or reorder.requires_approval,
                    reason=_grow_reason(po.reason, len(po.reorder_ids))), True
