@@ -4,11 +4,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
@@ -16,12 +14,9 @@ from sqlalchemy import func, select
 from services.policy import decider, models
 from services.policy.app import policy_consumers
 from services.policy.settings import policy_settings
-from shared.bus.admin import ensure_topics
-from shared.db.migrate import upgrade
 from shared.events.envelope import make_envelope
 from shared.events.topics import SALES
-from shared.runtime.broker import BundledBroker
-from shared.runtime.postgres import EmbeddedPostgres
+from shared.runtime.scratch import scratch_platform
 from shared.service import ServiceRuntime
 from shared.settings import load_settings
 
@@ -96,16 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--keys", type=int, default=1_000)
     args = parser.parse_args(argv)
-    root = Path(tempfile.mkdtemp(prefix="policy-bench-"))
-    broker, pg = BundledBroker(root / "broker.log"), EmbeddedPostgres(root / "pg")
-    kafka, url = broker.start(), pg.start()
-    try:
-        asyncio.run(ensure_topics(kafka, 4))
-        upgrade(url, ["policy"])
+    with scratch_platform("policy-bench-", ["policy"]) as (kafka, url):
         print(json.dumps(asyncio.run(run(kafka, url, args.events, args.keys))))
-    finally:
-        broker.stop()
-        pg.stop()
     return 0
 
 
