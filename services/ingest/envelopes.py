@@ -3,12 +3,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
 
 from services.ingest.domain.outcomes import Normalized
+from shared.events import topics
+
+# Topics whose events move a location's stock; policy applies them per <location>:<sku> key.
+MOVEMENT_TOPICS = frozenset({topics.SALES, topics.STOCK})
+OutboxMessage = tuple[str, str, bytes]  # topic, key, envelope bytes
 
 # Hex digit -> the same digit with the RFC 4122 variant bits (10xx) set.
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
@@ -53,3 +60,21 @@ def envelope_bytes(source: str, event_id: str, type_: str, time: str, key: str, 
     return b"".join((start, envelope_id(source, event_id).encode(), middle, orjson.dumps(time), b',"subject":',
                      orjson.dumps(key), b',"datacontenttype":"application/json","data":',
                      orjson.dumps(data, default=str), b"}"))
+
+
+def mark_batch(messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+    """Each sale and stock event gets two CloudEvents extension attributes: `ingestbatch`, the batch it was
+    published with, and `ingestkeyevents`, how many events of its key that batch holds (on both topics).
+
+    A consumer that has applied that many knows the key's batch is complete and need not wait out a quiet
+    period for the rest of it (policy decides a counted key at once). The id is a digest of the batch's first
+    movement, so a replayed batch carries the same attributes. Envelope bytes always end with the object's
+    closing brace: the attributes go just before it.
+    """
+    per_key = Counter(key for topic, key, _ in messages if topic in MOVEMENT_TOPICS)
+    if not per_key:
+        return list(messages)
+    first = next(payload for topic, _, payload in messages if topic in MOVEMENT_TOPICS)
+    head = b',"ingestbatch":"' + hashlib.blake2b(first, digest_size=12).hexdigest().encode() + b'","ingestkeyevents":'
+    return [(topic, key, payload[:-1] + head + str(per_key[key]).encode() + b"}")
+            if topic in MOVEMENT_TOPICS else (topic, key, payload) for topic, key, payload in messages]

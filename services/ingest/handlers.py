@@ -12,7 +12,7 @@ from services.ingest.domain.batch import release_pending as release_order
 from services.ingest.domain.fastlane import LEDGER_EFFECT, Lookups, Movement, fast_batch
 from services.ingest.domain.master import MASTER_APPLIED, MasterSnapshot, apply_master_in_place
 from services.ingest.domain.outcomes import Normalized, Pending, Rejected, Unreadable
-from services.ingest.envelopes import envelope_bytes, iso_time, outbox_row
+from services.ingest.envelopes import envelope_bytes, iso_time, mark_batch, outbox_row
 from shared.db.uow import UnitOfWork
 from shared.events.canonical import MASTER_TYPES, CanonicalEvent, validate_event
 from shared.observability.metrics import EVENTS
@@ -108,10 +108,12 @@ def ledger_row(outcome: Normalized | Pending) -> dict[str, Any]:
 async def publish(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
     """Many canonical events go into the outbox as batched rows (one per few thousand events, expanded by the
     relay in order): a row per event cost PostgreSQL an insert, a select and an update each (py-spy)."""
-    if len(rows) >= BULK_OUTBOX:
-        await uow.publish_batch([(r["topic"], r["key"], r["payload"]) for r in rows])
+    messages = mark_batch([(r["topic"], r["key"], r["payload"]) for r in rows])
+    if len(messages) >= BULK_OUTBOX:
+        await uow.publish_batch(messages)
     else:
-        await uow.publish_many(rows)
+        await uow.publish_many([{"topic": topic, "key": key, "payload": payload, "headers": None}
+                                for topic, key, payload in messages])
 
 
 def _precheck(item: object, now: datetime) -> CanonicalEvent | Unreadable:
@@ -156,8 +158,8 @@ async def _ingest_lane(uow: UnitOfWork, lane: list[Movement], seq: int) -> Inges
     new = await repo.claim_movements(uow.session, lane)
     fresh = lane if new is None else [m for m in lane if (m.source, m.id) in new]
     if fresh:
-        await uow.publish_batch([(m.topic, m.key, envelope_bytes(m.source, m.id, m.type, m.payload["time"], m.key,
-                                                                 m.payload)) for m in fresh])
+        await uow.publish_batch(mark_batch([(m.topic, m.key, envelope_bytes(m.source, m.id, m.type, m.payload["time"],
+                                                                            m.key, m.payload)) for m in fresh]))
     tallies: dict[str, Tally] = {}
     for m in fresh:
         tally = tallies.get(m.source) or tallies.setdefault(m.source, Tally())

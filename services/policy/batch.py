@@ -41,46 +41,96 @@ class Count:
     on_hand: float
 
 
+@dataclass(frozen=True)
+class BatchMark:
+    """An event's place in its ingest batch (ingest's `ingestbatch` and `ingestkeyevents` attributes): the
+    batch, how many events of the key it holds, and whether this event sets or moves the stock level."""
+
+    key: Key
+    batch: str | None  # None: the event came without the attributes, so its batch's completeness is unknown
+    key_events: int
+    moves_stock: bool
+
+
 async def apply_batch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
     """Consecutive sales and stock events are applied together; any other event alone, all in batch order.
-    Every input event may mark keys dirty, so the decider is woken once the batch has committed."""
-    if envelopes:
-        notify_after_commit(uow.session)
+    Every input event may mark keys dirty, so the decider is woken once the batch has committed: at once when
+    a key settled (its decision is due now), else to look again after the quiet period."""
     run: list[Envelope] = []
+    settled = False
     for env in envelopes:
         if env.type in SALE_TYPES or env.type in STOCK_TYPES:
             run.append(env)
             continue
-        await apply_stock_events(uow, run)
+        settled |= await apply_stock_events(uow, run)
         run = []
         await dispatch(uow, env)
-    await apply_stock_events(uow, run)
+    settled |= await apply_stock_events(uow, run)
+    if envelopes:
+        notify_after_commit(uow.session, due_now=settled)
 
 
-def parse(envelopes: list[Envelope]) -> tuple[list[Movement], list[Count]]:
-    moves, counts = [], []
+def parse(envelopes: list[Envelope]) -> tuple[list[Movement], list[Count], list[BatchMark]]:
+    moves, counts, marks = [], [], []
     for env in envelopes:
         if env.type in SALE_TYPES:
             sale = SaleRecorded.model_validate(env.data)
             sign = -1.0 if sale.type == "sale" else 1.0
             moves.append(Movement(sale.event_id, (sale.location, sale.sku), sale.time, sign * sale.quantity,
                                   sold=-sign * sale.quantity))
+            marks.append(batch_mark(env, moves[-1].key, moves_stock=False))
             continue
         change = StockChanged.model_validate(env.data)
         key = (change.location, change.sku)
+        marks.append(batch_mark(env, key, moves_stock=True))
         if change.type == "stock_adjustment":
             moves.append(Movement(change.event_id, key, change.time, change.quantity or 0.0,
                                   transfer_in=change.reason == "transfer_in"))
         else:
             counts.append(Count(key, change.time, change.on_hand))
-    return moves, counts
+    return moves, counts, marks
 
 
-async def apply_stock_events(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
-    """Counts are absolute as of their time; a movement counts only after the latest count; idempotent."""
+def batch_mark(env: Envelope, key: Key, *, moves_stock: bool) -> BatchMark:
+    extra = env.model_extra or {}
+    batch, key_events = extra.get("ingestbatch"), extra.get("ingestkeyevents")
+    if not isinstance(batch, str) or not isinstance(key_events, int) or key_events < 1:
+        return BatchMark(key, None, 0, moves_stock)
+    return BatchMark(key, batch, key_events, moves_stock)
+
+
+def track_batches(state: dict[Key, dict[str, Any]], marks: list[BatchMark]) -> set[Key]:
+    """Count each key's applied events of its latest ingest batch; returns the keys that settled: all of their
+    batch is applied and it set or moved the stock level (a count or an adjustment), so their decision need
+    not wait out the quiet period for the rest of the batch. Sales alone never settle a key: a steady stream
+    would then be decided after every batch, where the quiet period and the longest wait bound it.
+
+    A redelivered event counts again and may settle a key early; an event without the attributes makes its
+    key's batch unknown. Both only cost an extra decision or the quiet period, never a decision."""
+    settled: set[Key] = set()
+    for mark in marks:
+        row = state[mark.key]
+        if mark.batch is None:
+            row["batch_id"], row["batch_left"], row["batch_stock"] = None, 0, False
+            settled.discard(mark.key)
+            continue
+        if row["batch_id"] != mark.batch:
+            row["batch_id"], row["batch_left"], row["batch_stock"] = mark.batch, mark.key_events, False
+        row["batch_left"] = max(row["batch_left"] - 1, 0)
+        row["batch_stock"] = row["batch_stock"] or mark.moves_stock
+        if row["batch_left"] == 0 and row["batch_stock"]:
+            settled.add(mark.key)
+        else:
+            settled.discard(mark.key)
+    return settled
+
+
+async def apply_stock_events(uow: UnitOfWork, envelopes: list[Envelope]) -> bool:
+    """Counts are absolute as of their time; a movement counts only after the latest count; idempotent.
+    Returns whether a key settled (track_batches)."""
     if not envelopes:
-        return
-    moves, counts = parse(envelopes)
+        return False
+    moves, counts, marks = parse(envelopes)
     session = uow.session
     keys = sorted({m.key for m in moves} | {c.key for c in counts})
     # unnest arrays, not multi-row VALUES: SQLAlchemy compiles those afresh each time, which costs more than SQL
@@ -93,6 +143,7 @@ async def apply_stock_events(uow: UnitOfWork, envelopes: list[Envelope]) -> None
     inserted = await _insert_ledger(uow, moves)
     new = [m for m in moves if m.event_id in inserted]
     recount = fold(state, new, moves, counts)
+    settled = track_batches(state, marks)
     for key, after in (await _delta_after(uow, {k: state[k]["count_at"] for k in recount})).items():
         state[key]["delta_since_count"] = after
     await _add_daily_sales(uow, new)
@@ -100,6 +151,7 @@ async def apply_stock_events(uow: UnitOfWork, envelopes: list[Envelope]) -> None
         if m.transfer_in:  # the transfer arrived: it no longer counts as on order
             await repo.close_transfers(session, m.key[0], m.key[1], m.at)
     await _write_stock(uow, [state[k] for k in keys])
+    return bool(settled)
 
 
 def fold(state: dict[Key, dict[str, Any]], new: list[Movement], moves: list[Movement],
@@ -192,12 +244,15 @@ async def _write_stock(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
     await uow.session.execute(text(
         "UPDATE policy.stock s SET count_on_hand = v.count_on_hand, count_at = v.count_at, "
         "delta_since_count = v.delta, last_event_at = v.last_event_at, last_sale_at = v.last_sale_at, "
-        "dirty_at = now(), dirty_since = COALESCE(s.dirty_since, now()) "
+        "dirty_at = now(), dirty_since = COALESCE(s.dirty_since, now()), batch_id = v.batch_id, "
+        "batch_left = v.batch_left, batch_stock = v.batch_stock "
         "FROM unnest(CAST(:locs AS text[]), CAST(:skus AS text[]), CAST(:counts AS float8[]), "
         "CAST(:count_ats AS timestamptz[]), CAST(:deltas AS float8[]), CAST(:events AS timestamptz[]), "
-        "CAST(:sales AS timestamptz[])) AS v(location, sku, count_on_hand, count_at, delta, last_event_at, "
-        "last_sale_at) WHERE s.location = v.location AND s.sku = v.sku"),
+        "CAST(:sales AS timestamptz[]), CAST(:batches AS text[]), CAST(:lefts AS int[]), "
+        "CAST(:stocks AS boolean[])) AS v(location, sku, count_on_hand, count_at, delta, last_event_at, "
+        "last_sale_at, batch_id, batch_left, batch_stock) WHERE s.location = v.location AND s.sku = v.sku"),
         {"locs": [r["location"] for r in rows], "skus": [r["sku"] for r in rows],
          "counts": [r["count_on_hand"] for r in rows], "count_ats": [r["count_at"] for r in rows],
          "deltas": [r["delta_since_count"] for r in rows], "events": [r["last_event_at"] for r in rows],
-         "sales": [r["last_sale_at"] for r in rows]})
+         "sales": [r["last_sale_at"] for r in rows], "batches": [r["batch_id"] for r in rows],
+         "lefts": [r["batch_left"] for r in rows], "stocks": [r["batch_stock"] for r in rows]})

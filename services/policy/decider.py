@@ -23,15 +23,16 @@ async def decide_due(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, m
 
 
 async def decide_pass(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, max_wait_s: float,
-                      limit: int, overdue_limit: int | None = None) -> tuple[int, float | None]:
+                      limit: int, overdue_limit: int | None = None,
+                      settled: bool = True) -> tuple[int, float | None]:
     """Claim up to `limit` due keys (a short transaction of its own, so the consumer never waits on the
     decider's row locks), then decide them together in one transaction. Returns how many were claimed and,
     when that was fewer than `limit`, the seconds until the next dirty key is due (None: none is dirty)."""
     due_in = None
     async with uow_factory() as uow:
-        keys = await repo.claim_due(uow.session, quiet_s, max_wait_s, limit, overdue_limit)
+        keys = await repo.claim_due(uow.session, quiet_s, max_wait_s, limit, overdue_limit, settled=settled)
         if len(keys) < limit:
-            due_in = await repo.next_due_in(uow.session, quiet_s, max_wait_s)
+            due_in = await repo.next_due_in(uow.session, quiet_s, max_wait_s, settled=settled)
     if not keys:
         return 0, due_in
     try:
@@ -62,10 +63,11 @@ async def decide_dirty(uow_factory: Callable[[], UnitOfWork], limit: int = 100) 
 
 
 async def run(runtime, stop: asyncio.Event) -> None:
-    """Each pass decides the keys whose inputs have been quiet `decide_quiet_s` (or that waited
-    `decide_max_delay_s`, so a steady stream still gets decisions), oldest first, `decide_batch` at a time:
-    a key's stock count is decided promptly without waiting for the whole input to go quiet. Between passes
-    it sleeps until the next key is due; a committed consumer batch wakes it (its keys are due `quiet_s`
+    """Each pass decides the settled keys (a count or adjustment whose whole ingest batch is applied), then
+    those whose inputs have been quiet `decide_quiet_s` (or that waited `decide_max_delay_s`, so a steady
+    stream still gets decisions), oldest first, `decide_batch` at a time: a key's stock count is decided
+    promptly without waiting for the whole input to go quiet. Between passes it sleeps until the next key is
+    due; a committed consumer batch wakes it (at once when a key settled, else its keys are due `quiet_s`
     later), and with nothing dirty it looks again every IDLE_POLL_S (other replicas mark keys too)."""
     cfg = policy_settings()
     lagging = movements_lagging(runtime)
@@ -79,8 +81,9 @@ async def run(runtime, stop: asyncio.Event) -> None:
                 # caught up: a steady stream's overdue keys go a few per pass, so passes stay short for the
                 # key that turns quiet next; catching up, they are most of the work and go a full batch
                 overdue = cfg.decide_batch if behind else cfg.decide_overdue_batch
+                # while behind, a settled key may have newer inputs unread: it waits like the others
                 n, due_in = await decide_pass(runtime.uow, quiet_s=quiet_s, max_wait_s=cfg.decide_max_delay_s,
-                                              limit=cfg.decide_batch, overdue_limit=overdue)
+                                              limit=cfg.decide_batch, overdue_limit=overdue, settled=not behind)
                 if n:
                     log.debug("decided %d keys", n)
                 if n >= cfg.decide_batch:
@@ -113,8 +116,9 @@ def pause_s(due_in: float | None, poll_s: float) -> float:
     return min(max(due_in, poll_s), IDLE_POLL_S)
 
 
-async def pause(woken: asyncio.Event, stop: asyncio.Event, seconds: float, quiet_s: float) -> None:
-    """Sleep `seconds`; a wake-up shortens it to `quiet_s` from then (the newly marked keys' due time)."""
+async def pause(woken: wake.Wakeup, stop: asyncio.Event, seconds: float, quiet_s: float) -> None:
+    """Sleep `seconds`; a wake-up ends it when a key is due now, else shortens it to `quiet_s` from then
+    (the newly marked keys' due time)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while not stop.is_set() and (left := deadline - loop.time()) > 0:
@@ -122,11 +126,13 @@ async def pause(woken: asyncio.Event, stop: asyncio.Event, seconds: float, quiet
             await asyncio.wait_for(woken.wait(), left)
         except TimeoutError:
             return
+        if woken.due_now:
+            return  # left set: the pass that follows clears it
         woken.clear()
         deadline = min(deadline, loop.time() + quiet_s)
 
 
-async def _set_on(stop: asyncio.Event, woken: asyncio.Event) -> None:
+async def _set_on(stop: asyncio.Event, woken: wake.Wakeup) -> None:
     """Stopping wakes the pause."""
     await stop.wait()
     woken.set()

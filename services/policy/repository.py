@@ -90,35 +90,42 @@ async def mark_dirty_many(session: AsyncSession, keys: list[tuple[str, str]]) ->
 
 
 async def claim_due(session: AsyncSession, quiet_s: float, max_wait_s: float, limit: int,
-                    overdue_limit: int | None = None) -> list[tuple[str, str]]:
-    """Clear and return up to `limit` dirty keys whose own inputs have been quiet `quiet_s`, plus up to
-    `overdue_limit` (default `limit`) that are not quiet but waited `max_wait_s`; keys another decider is
-    claiming are skipped. Quiet keys first (a count that just arrived is not kept behind keys of a steady
-    stream), each group oldest first-dirty; a small overdue share keeps passes short, so a key that turns
-    quiet is not held behind a long pass of a steady stream's keys."""
+                    overdue_limit: int | None = None, *, settled: bool = True) -> list[tuple[str, str]]:
+    """Clear and return up to `limit` dirty keys that are settled (all of their ingest batch applied, see
+    batch.track_batches; only when `settled`) or whose own inputs have been quiet `quiet_s`, plus up to
+    `overdue_limit` (default `limit`) that are neither but waited `max_wait_s`; keys another decider is
+    claiming are skipped. Settled keys first, then quiet ones (a count that just arrived is not kept behind
+    keys of a steady stream), each group oldest first-dirty; a small overdue share keeps passes short, so a
+    key that turns quiet is not held behind a long pass of a steady stream's keys."""
     rows = await session.execute(text(
-        "WITH quiet AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
-        "  WHERE dirty_at IS NOT NULL AND dirty_at <= now() - make_interval(secs => :quiet)"
-        "  ORDER BY first LIMIT :limit FOR UPDATE SKIP LOCKED),"
-        " overdue AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
-        "  WHERE dirty_at IS NOT NULL AND dirty_at > now() - make_interval(secs => :quiet)"
+        "WITH ready AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first,"
+        "  (:settled AND batch_left = 0 AND batch_stock) AS settled FROM policy.stock"
+        "  WHERE dirty_at IS NOT NULL AND (dirty_at <= now() - make_interval(secs => :quiet)"
+        "   OR (:settled AND batch_left = 0 AND batch_stock))"
+        "  ORDER BY settled DESC, first LIMIT :limit FOR UPDATE SKIP LOCKED),"
+        " overdue AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first, false AS settled"
+        "  FROM policy.stock WHERE dirty_at IS NOT NULL AND dirty_at > now() - make_interval(secs => :quiet)"
+        "  AND NOT (:settled AND batch_left = 0 AND batch_stock)"
         "  AND COALESCE(dirty_since, dirty_at) <= now() - make_interval(secs => :wait)"
         "  ORDER BY first LIMIT :overdue FOR UPDATE SKIP LOCKED)"
-        " UPDATE policy.stock s SET dirty_at = NULL, dirty_since = NULL"
-        " FROM (SELECT * FROM quiet UNION ALL SELECT * FROM overdue) d"
-        " WHERE s.location = d.location AND s.sku = d.sku RETURNING s.location, s.sku, d.first"),
-        {"quiet": quiet_s, "wait": max_wait_s, "limit": limit,
+        " UPDATE policy.stock s SET dirty_at = NULL, dirty_since = NULL, batch_stock = false"
+        " FROM (SELECT * FROM ready UNION ALL SELECT * FROM overdue) d"
+        " WHERE s.location = d.location AND s.sku = d.sku RETURNING s.location, s.sku, d.first, d.settled"),
+        {"quiet": quiet_s, "wait": max_wait_s, "limit": limit, "settled": settled,
          "overdue": limit if overdue_limit is None else overdue_limit})
-    return [(r.location, r.sku) for r in sorted(rows, key=lambda r: r.first)]
+    return [(r.location, r.sku) for r in sorted(rows, key=lambda r: (not r.settled, r.first))]
 
 
-async def next_due_in(session: AsyncSession, quiet_s: float, max_wait_s: float) -> float | None:
-    """Seconds until the first dirty key is due (negative when one is due but locked); None when none is dirty."""
+async def next_due_in(session: AsyncSession, quiet_s: float, max_wait_s: float, *,
+                      settled: bool = True) -> float | None:
+    """Seconds until the first dirty key is due (0 or less when one is due but locked); None when none is dirty."""
     return (await session.execute(text(
         # EXTRACT gives numeric (a Decimal): the decider adds it to the loop clock, a float
-        "SELECT CAST(EXTRACT(EPOCH FROM min(LEAST(dirty_at + make_interval(secs => :quiet),"
-        " COALESCE(dirty_since, dirty_at) + make_interval(secs => :wait))) - now()) AS float8) AS due_in"
-        " FROM policy.stock WHERE dirty_at IS NOT NULL"), {"quiet": quiet_s, "wait": max_wait_s})).scalar_one()
+        "SELECT CAST(EXTRACT(EPOCH FROM min(CASE WHEN :settled AND batch_left = 0 AND batch_stock THEN now()"
+        " ELSE LEAST(dirty_at + make_interval(secs => :quiet),"
+        " COALESCE(dirty_since, dirty_at) + make_interval(secs => :wait)) END) - now()) AS float8) AS due_in"
+        " FROM policy.stock WHERE dirty_at IS NOT NULL"),
+        {"quiet": quiet_s, "wait": max_wait_s, "settled": settled})).scalar_one()
 
 
 async def dirty_count(session: AsyncSession) -> int:

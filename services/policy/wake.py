@@ -8,34 +8,53 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_listeners: set[asyncio.Event] = set()
+
+class Wakeup:
+    """A decider's wake-up: set by a commit that marked keys, `due_now` when one of them is due at once
+    (a settled key) rather than after the quiet period."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self.due_now = False
+
+    def set(self, due_now: bool = False) -> None:
+        self.due_now = self.due_now or due_now
+        self._event.set()
+
+    def clear(self) -> None:
+        self.due_now = False
+        self._event.clear()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
 
 
-def notify() -> None:
+_listeners: set[Wakeup] = set()
+
+
+def notify(due_now: bool = False) -> None:
     """Wake every decider of this process."""
     for waiter in tuple(_listeners):
-        waiter.set()
+        waiter.set(due_now)
 
 
-def notify_after_commit(session: AsyncSession) -> None:
+def notify_after_commit(session: AsyncSession, *, due_now: bool = False) -> None:
     """Wake the deciders once this session's transaction has committed (not on rollback): a decider woken
     earlier would find the marks not yet visible."""
-    event.listen(session.sync_session, "after_commit", _committed, once=True)
-
-
-def _committed(_session: Any) -> None:
-    notify()
+    event.listen(session.sync_session, "after_commit", lambda _session: notify(due_now), once=True)
 
 
 @contextmanager
-def listening() -> Iterator[asyncio.Event]:
-    """An event set by `notify` while the block runs."""
-    waiter = asyncio.Event()
+def listening() -> Iterator[Wakeup]:
+    """A wake-up set by `notify` while the block runs."""
+    waiter = Wakeup()
     _listeners.add(waiter)
     try:
         yield waiter

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from services.ingest.domain.master import MasterSnapshot, apply_master_in_place
 from services.ingest.domain.normalize import normalize
 from services.ingest.domain.outcomes import Pending, Rejected, Unreadable
-from services.ingest.envelopes import envelope_bytes, envelope_id, outbox_row
+from services.ingest.envelopes import envelope_bytes, envelope_id, mark_batch, outbox_row
 from services.ingest.handlers import ledger_row, quarantine_row
+from shared.events import topics
 from shared.events.canonical import validate_event
 from shared.events.envelope import Envelope
 
@@ -83,3 +84,20 @@ def test_envelope_bytes_are_orjsons_compact_form_of_the_envelope(source, event_i
 def test_envelope_id_matches_the_uuid_module_for_any_key(source, event_id):
     digest = hashlib.blake2b(f"ingest\x1f{source}\x1f{event_id}".encode(), digest_size=16).digest()
     assert envelope_id(source, event_id) == str(uuid.UUID(bytes=digest, version=5))
+
+
+def test_sale_and_stock_events_carry_their_batch_and_how_many_events_of_their_key_it_holds():
+    def message(topic: str, key: str, n: int) -> tuple[str, str, bytes]:
+        return topic, key, orjson.dumps({"id": f"{key}-{n}", "data": {"n": n}})
+
+    batch = [message(topics.SALES, "s1:A", 1), message(topics.STOCK, "s1:A", 2), message(topics.SALES, "s1:B", 3),
+             message(topics.MASTER, "A", 4)]
+    marked = mark_batch(batch)
+    attrs = [orjson.loads(payload) for _, _, payload in marked]
+    assert [a.get("ingestkeyevents") for a in attrs] == [2, 2, 1, None]  # both topics count; master is not marked
+    assert len({a["ingestbatch"] for a in attrs[:3]}) == 1 and "ingestbatch" not in attrs[3]
+    assert [(a["id"], a["data"]) for a in attrs] == [(f"{k}-{n}", {"n": n}) for k, n in
+                                                     (("s1:A", 1), ("s1:A", 2), ("s1:B", 3), ("A", 4))]
+    assert mark_batch(batch) == marked  # a replayed batch carries the same attributes
+    assert mark_batch(batch[1:])[0][2] != marked[1][2]  # another batch, another id
+    assert mark_batch(batch[3:]) == batch[3:]

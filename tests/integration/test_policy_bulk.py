@@ -210,7 +210,7 @@ async def test_the_decider_can_sleep_until_the_next_dirty_key_is_due(copies):
     async with c.uow() as uow:
         due_in = await repo.next_due_in(uow.session, 0.2, 5.0)
     assert isinstance(due_in, float) and due_in <= 0.2
-    await pause(asyncio.Event(), asyncio.Event(), pause_s(due_in, 0.01), 0.2)  # returns; no TypeError
+    await pause(wake.Wakeup(), asyncio.Event(), pause_s(due_in, 0.01), 0.2)  # returns; no TypeError
 
 
 async def test_a_pass_takes_every_quiet_key_and_only_a_few_overdue_ones(copies):
@@ -233,3 +233,40 @@ async def test_a_pass_takes_every_quiet_key_and_only_a_few_overdue_ones(copies):
     async with c.uow() as uow:
         rest = await repo.claim_due(uow.session, 0.1, 5.0, 25)  # no cap: all that are left
     assert len([sku for loc, sku in rest if loc == c.store]) == 5
+
+
+async def test_a_count_whose_ingest_batch_is_applied_is_due_at_once_and_sales_wait_for_quiet(copies):
+    """A count carrying ingest's batch attributes settles its key once the batch's events of that key are
+    applied (across consumer polls): it is claimed before the quiet period and wakes the decider at once."""
+    c = copies[0]
+    await c.send(c.master("location", {"location": c.store, "name": "S", "kind": "store"}))
+
+    def marked(event: tuple[str, dict[str, Any], datetime], batch: str, n: int):
+        t, data, at = event
+        return make_envelope(source="test", type=t, time=at, data=data, id=str(uuid.uuid4())).model_copy(
+            update={"ingestbatch": f"{c.p}-{batch}", "ingestkeyevents": n})
+
+    count_f = marked(c.stock("stock_count", "F", T0, on_hand=3), "b1", 2)
+    sale_f = marked(c.stock("sale", "F", T0 + timedelta(hours=1), quantity=1), "b1", 2)
+    sale_h = marked(c.stock("sale", "H", T0, quantity=1), "b1", 1)
+
+    async def claim(settled: bool = True) -> set[str]:
+        async with c.uow() as uow:
+            keys = await repo.claim_due(uow.session, 30.0, 300.0, 25, settled=settled)
+        return {sku.removeprefix(f"{c.p}-") for loc, sku in keys if loc == c.store}
+
+    with wake.listening() as woken:
+        async with c.uow() as uow:
+            await apply_batch(uow, [count_f, sale_h])  # F's sale of the same batch is not applied yet
+        assert woken.is_set() and not woken.due_now
+        assert await claim() == set()  # F waits for the rest of its batch, H for quiet (sales alone)
+        woken.clear()
+        async with c.uow() as uow:
+            await apply_batch(uow, [sale_f])
+        assert woken.due_now
+    assert await claim(settled=False) == set()  # the consumer lagging: settled means nothing
+    async with c.uow() as uow:
+        assert await repo.next_due_in(uow.session, 30.0, 300.0) <= 0.0
+    assert await claim() == {"F"}
+    async with c.uow() as uow:
+        assert 25.0 < await repo.next_due_in(uow.session, 30.0, 300.0) <= 30.0  # H: the quiet period

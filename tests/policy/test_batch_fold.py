@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.policy.batch import Count, Movement, fold
+from services.policy.batch import BatchMark, Count, Key, Movement, batch_mark, fold, track_batches
+from shared.events.envelope import Envelope
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 KEY = ("store-1", "SKU-1")
@@ -57,3 +58,49 @@ def test_a_return_is_not_a_sale_for_dead_stock():
     fold(state, [ret], [ret], [])
     assert state[KEY]["delta_since_count"] == 2.0
     assert state[KEY]["last_sale_at"] is None
+
+
+def _mark(batch: str | None, key_events: int = 1, *, moves_stock: bool = True, key: Key = KEY) -> BatchMark:
+    return BatchMark(key, batch, key_events, moves_stock)
+
+
+def _batch_row(**values) -> dict:
+    return _row(**{"batch_id": None, "batch_left": 0, "batch_stock": False, **values})
+
+
+def test_a_count_alone_in_its_ingest_batch_settles_its_key():
+    state = {KEY: _batch_row()}
+    assert track_batches(state, [_mark("b1")]) == {KEY}
+    assert (state[KEY]["batch_id"], state[KEY]["batch_left"], state[KEY]["batch_stock"]) == ("b1", 0, True)
+
+
+def test_a_key_settles_only_once_all_of_its_batch_is_applied_across_polls():
+    state = {KEY: _batch_row()}
+    assert track_batches(state, [_mark("b1", 3), _mark("b1", 3, moves_stock=False)]) == set()
+    assert state[KEY]["batch_left"] == 1
+    assert track_batches(state, [_mark("b1", 3, moves_stock=False)]) == {KEY}  # the count came in the first poll
+
+
+def test_sales_alone_never_settle_a_key():
+    state = {KEY: _batch_row()}
+    assert track_batches(state, [_mark("b1", 2, moves_stock=False)] * 2) == set()
+    assert state[KEY]["batch_left"] == 0 and state[KEY]["batch_stock"] is False
+
+
+def test_a_newer_batch_starts_the_count_again_and_an_unmarked_event_unsettles():
+    other = ("store-1", "SKU-2")
+    state = {KEY: _batch_row(batch_id="b1", batch_left=1, batch_stock=True), other: _batch_row()}
+    settled = track_batches(state, [_mark("b2", 2), _mark("b3", key=other), _mark(None, key=other)])
+    assert settled == set()
+    assert (state[KEY]["batch_id"], state[KEY]["batch_left"]) == ("b2", 1)
+    assert (state[other]["batch_id"], state[other]["batch_left"], state[other]["batch_stock"]) == (None, 0, False)
+
+
+def test_batch_marks_are_read_from_the_envelope_attributes():
+    env = Envelope(id="e", source="s", type="replenish.ingest.stock_count", time=T0, ingestbatch="b9",
+                   ingestkeyevents=2)
+    assert batch_mark(env, KEY, moves_stock=True) == BatchMark(KEY, "b9", 2, True)
+    for bad in ({}, {"ingestbatch": "b9"}, {"ingestbatch": "b9", "ingestkeyevents": 0},
+                {"ingestbatch": 7, "ingestkeyevents": 1}):
+        env = Envelope(id="e", source="s", type="replenish.ingest.sale", time=T0, **bad)
+        assert batch_mark(env, KEY, moves_stock=False).batch is None

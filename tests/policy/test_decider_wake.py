@@ -27,6 +27,19 @@ async def test_wake_up_shortens_a_long_pause_to_the_quiet_time():
     assert 0.06 <= took < 1.0  # woken at 0.02, then the newly marked keys' 0.05 quiet time
 
 
+async def test_a_wake_up_with_a_key_due_now_ends_the_pause_and_stays_set_for_the_pass():
+    loop = asyncio.get_running_loop()
+    with wake.listening() as woken:
+        loop.call_later(0.02, wake.notify, True)
+        started = loop.time()
+        await pause(woken, asyncio.Event(), 5.0, quiet_s=1.0)
+        took = loop.time() - started
+        assert woken.is_set() and woken.due_now
+        woken.clear()
+        assert not woken.due_now
+    assert 0.015 <= took < 0.5  # not the quiet time: the key is due at once
+
+
 async def test_wake_up_never_lengthens_a_pause():
     loop = asyncio.get_running_loop()
     with wake.listening() as woken:
