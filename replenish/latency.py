@@ -1,4 +1,4 @@
-"""End-to-end alert latency: stock event at ingest → chat webhook, under background load (a benchmark)."""
+"""End-to-end alert latency: stock or sale event at ingest → chat webhook, under background load (a benchmark)."""
 from __future__ import annotations
 
 import argparse
@@ -18,7 +18,7 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer
 
 from shared.events.envelope import Envelope
-from shared.events.topics import POLICY_ALERTS, STOCK
+from shared.events.topics import POLICY_ALERTS, SALES, STOCK
 from shared.runtime.cpu import service_cpu
 from shared.runtime.platform import Platform
 from shared.runtime.ports import free_port
@@ -26,15 +26,24 @@ from shared.settings import SERVICES
 
 
 class Tap:
-    """Broker record times of each probe's stock count and of its first `stockout_risk` fire after it."""
+    """Broker record times of each probe's event (stock count or sale) and of its first `stockout_risk` fire
+    after it."""
 
-    def __init__(self, kafka: str) -> None:
+    def __init__(self, kafka: str, probe_topic: str = STOCK) -> None:
         self.kafka = kafka
+        self.probe_topic = probe_topic
         self.stock: dict[str, float] = {}
-        self.alert: dict[str, float] = {}
+        self.fired: dict[str, list[float]] = {}  # every stockout_risk fire: a poll may bring it before the probe
+
+    @property
+    def alert(self) -> dict[str, float]:
+        """Each probe's first `stockout_risk` fire at or after its event's record."""
+        first = {sku: min((t for t in self.fired.get(sku, ()) if t >= at), default=None)
+                 for sku, at in self.stock.items()}
+        return {sku: t for sku, t in first.items() if t is not None}
 
     async def run(self, stop: asyncio.Event) -> None:
-        consumer = AIOKafkaConsumer(STOCK, POLICY_ALERTS, bootstrap_servers=self.kafka, group_id=None,
+        consumer = AIOKafkaConsumer(self.probe_topic, POLICY_ALERTS, bootstrap_servers=self.kafka, group_id=None,
                                     # times come from record timestamps, so a slow poll costs the
                                     # measurement nothing, while a fast one loads the cores it measures
                                     auto_offset_reset="latest", fetch_max_wait_ms=200)
@@ -48,15 +57,17 @@ class Tap:
             await consumer.stop()
 
     def _see(self, record) -> None:
+        if record.topic != POLICY_ALERTS and not (record.key or b"").startswith(b"store-b:"):
+            return  # a background sale: not worth decoding
         env = Envelope.from_bytes(record.value)
         sku, at = env.data.get("sku") or "", record.timestamp / 1000
         if not sku.startswith("PROBE-"):
             return
-        if record.topic == STOCK and env.data.get("event_id", "").startswith("c1-"):
+        if record.topic == self.probe_topic and env.data.get("event_id", "").startswith("c1-"):
             self.stock.setdefault(sku, at)
         elif (record.topic == POLICY_ALERTS and env.data.get("type") == "stockout_risk"
-              and env.data.get("status") == "firing" and sku in self.stock):
-            self.alert.setdefault(sku, at)
+              and env.data.get("status") == "firing"):
+            self.fired.setdefault(sku, []).append(at)
 
 
 class Receiver:
@@ -118,8 +129,22 @@ async def _background(client: httpx.AsyncClient, url: str, token: str, rate: int
     return sent
 
 
-async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int,
-                  rate: int) -> tuple[dict[str, float], dict[str, float], dict[str, float], dict]:
+WARM_UP_S = 3.0  # the background load runs this long before the first probe: probes measure its steady state
+
+
+def probe_event(kind: str, sku: str) -> dict:
+    """The event that should raise the probe's `stockout_risk`: a count of 3, or a sale that leaves 3 on hand
+    (the setup counted 10,000, then sold 14 × 10)."""
+    now = datetime.now(UTC).isoformat()
+    if kind == "sale":
+        return {"id": f"c1-{sku}", "source": "bench/pos", "type": "sale", "time": now,
+                "data": {"sku": sku, "location": "store-b", "quantity": 10_000 - 140 - 3}}
+    return {"id": f"c1-{sku}", "source": "bench/wms", "type": "stock_count", "time": now,
+            "data": {"sku": sku, "location": "store-b", "on_hand": 3}}
+
+
+async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int, rate: int,
+                  kind: str = "count") -> tuple[dict[str, float], dict[str, float], dict[str, float], dict]:
     ingest, token = p.services["ingest"], p.tokens["ingest"]
     auth = {"Authorization": f"Bearer {token}"}
     start = datetime.now(UTC) - timedelta(days=20)
@@ -137,17 +162,17 @@ async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int,
         await client.post(f"{ingest}/v1/events", json=setup, headers=auth)
         await asyncio.sleep(15)  # let the history settle (forecasts, positions) before measuring
         stop = asyncio.Event()
+        decided_before = _decided_keys((await client.get(f"{p.services['policy']}/metrics")).text)
         cpu_before, cpu_began = _cpu(p), time.monotonic()
         tapping = asyncio.create_task(tap.run(stop))
         bg = asyncio.create_task(_background(client, ingest, token, rate, stop))
+        await asyncio.sleep(WARM_UP_S)
         sent_at: dict[str, float] = {}
         for i in range(probes):
             sku = f"PROBE-{i}"
             sent_at[sku] = time.time()
             receiver.armed.add(sku)
-            await client.post(f"{ingest}/v1/events", headers=auth, json=[
-                {"id": f"c1-{sku}", "source": "bench/wms", "type": "stock_count",
-                 "time": datetime.now(UTC).isoformat(), "data": {"sku": sku, "location": "store-b", "on_hand": 3}}])
+            await client.post(f"{ingest}/v1/events", headers=auth, json=[probe_event(kind, sku)])
             await asyncio.sleep(0.5)
         deadline = time.monotonic() + 120
         while len(receiver.arrivals) < probes and time.monotonic() < deadline:
@@ -155,11 +180,14 @@ async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int,
         stop.set()
         await bg
         await tapping
-        cpu_share = {name: round((used - cpu_before[name]) / (time.monotonic() - cpu_began), 3)
-                     for name, used in _cpu(p).items()}
+        took = time.monotonic() - cpu_began
+        cpu_share = {name: round((used - cpu_before[name]) / took, 3) for name, used in _cpu(p).items()}
         reply = await client.get(f"{p.services['policy']}/metrics")
     notify_rows = await _notify_times(p.database_url, sorted(tap.alert))
-    return sent_at, _consume_latency(reply.text), cpu_share, notify_rows
+    policy = {"consume_mean_ms": _consume_latency(reply.text),
+              "decided_keys_per_s": {due: round((n - decided_before.get(due, 0.0)) / took, 1)
+                                     for due, n in _decided_keys(reply.text).items()}}
+    return sent_at, policy, cpu_share, notify_rows
 
 
 NOTIFY_TIMES = """
@@ -192,6 +220,12 @@ def _cpu(p: Platform) -> dict[str, float]:
     if p.broker and p.broker.proc:
         pids["broker"] = p.broker.proc.pid
     return {name: service_cpu(pid) for name, pid in pids.items()}
+
+
+def _decided_keys(metrics: str) -> dict[str, float]:
+    """Keys policy's decider has taken so far, by why they were due."""
+    found = re.findall(r'^replenish_policy_decided_keys_total\{due="(\w+)"\} (\S+)$', metrics, re.M)
+    return {due: float(n) for due, n in found}
 
 
 def _consume_latency(metrics: str) -> dict[str, float]:
@@ -237,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="replenish bench latency")
     parser.add_argument("--probes", type=int, default=40)
     parser.add_argument("--rate", type=int, default=1000, help="background events per second")
+    parser.add_argument("--probe", choices=("count", "sale"), default="count",
+                        help="the probe's event: a stock count of 3, or a sale that leaves 3 on hand")
     args = parser.parse_args(argv)
     receiver = Receiver()
     data = Path(tempfile.mkdtemp(prefix="replenish-latency-"))
@@ -252,12 +288,12 @@ def main(argv: list[str] | None = None) -> int:
            **{f"REPLENISH_{s.upper()}_PORT": str(free_port()) for s in SERVICES}}
     p = Platform(data / "platform", env={**{k: v for k, v in os.environ.items()
                                             if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}, **env})
-    tap = Tap("")
+    tap = Tap("", SALES if args.probe == "sale" else STOCK)
     try:
         p.start()
         tap.kafka = p.kafka
-        sent_at, consume_ms, cpu_share, notify_rows = asyncio.run(
-            measure(p, receiver, tap, args.probes, args.rate))
+        sent_at, policy, cpu_share, notify_rows = asyncio.run(
+            measure(p, receiver, tap, args.probes, args.rate, args.probe))
     finally:
         p.stop()
     (data / "webhook-bodies.txt").write_text("\n".join(receiver.bodies))
@@ -265,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         sku: {"sent": at, "stock_record": tap.stock.get(sku), "alert_record": tap.alert.get(sku),
               "webhook": receiver.arrivals.get(sku)} for sku, at in sent_at.items()}, indent=1))
     result = report(sent_at, receiver, tap, args.probes, args.rate, notify_rows)
-    result["policy_consume_mean_ms"] = consume_ms
+    result["probe"] = args.probe
+    result["policy"] = policy
     result["cpu_cores_used"] = cpu_share
     result["data_dir"] = str(data)
     print(json.dumps(result))

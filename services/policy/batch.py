@@ -12,6 +12,7 @@ from sqlalchemy import select, text, tuple_
 from services.policy import repository as repo
 from services.policy.handlers import dispatch
 from services.policy.models import locations, stock
+from services.policy.settings import policy_settings
 from services.policy.wake import notify_after_commit
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
@@ -99,11 +100,14 @@ def batch_mark(env: Envelope, key: Key, *, moves_stock: bool) -> BatchMark:
     return BatchMark(key, batch, key_events, moves_stock)
 
 
-def track_batches(state: dict[Key, dict[str, Any]], marks: list[BatchMark]) -> set[Key]:
+def track_batches(state: dict[Key, dict[str, Any]], marks: list[BatchMark], *, now: datetime,
+                  max_wait_s: float) -> set[Key]:
     """Count each key's applied events of its latest ingest batch; returns the keys that settled: all of their
-    batch is applied and it set or moved the stock level (a count or an adjustment), so their decision need
-    not wait out the quiet period for the rest of the batch. Sales alone never settle a key: a steady stream
-    would then be decided after every batch, where the quiet period and the longest wait bound it.
+    batch is applied (nothing of it can still change their stock) and either it set or moved the stock level
+    (a count or an adjustment) or the key was last claimed `max_wait_s` ago or never (a slow mover's sale).
+    Such a key need not wait out the quiet period (repository.SETTLED). A steady stream's sales do not
+    settle their keys: they would be decided after every batch, where the quiet period and the longest wait
+    bound them.
 
     A redelivered event counts again and may settle a key early; an event without the attributes makes its
     key's batch unknown. Both only cost an extra decision or the quiet period, never a decision."""
@@ -118,7 +122,9 @@ def track_batches(state: dict[Key, dict[str, Any]], marks: list[BatchMark]) -> s
             row["batch_id"], row["batch_left"], row["batch_stock"] = mark.batch, mark.key_events, False
         row["batch_left"] = max(row["batch_left"] - 1, 0)
         row["batch_stock"] = row["batch_stock"] or mark.moves_stock
-        if row["batch_left"] == 0 and row["batch_stock"]:
+        claimed = row.get("claimed_at")
+        if row["batch_left"] == 0 and (row["batch_stock"] or claimed is None
+                                       or (now - claimed).total_seconds() >= max_wait_s):
             settled.add(mark.key)
         else:
             settled.discard(mark.key)
@@ -143,7 +149,7 @@ async def apply_stock_events(uow: UnitOfWork, envelopes: list[Envelope]) -> bool
     inserted = await _insert_ledger(uow, moves)
     new = [m for m in moves if m.event_id in inserted]
     recount = fold(state, new, moves, counts)
-    settled = track_batches(state, marks)
+    settled = track_batches(state, marks, now=datetime.now(UTC), max_wait_s=policy_settings().decide_max_delay_s)
     for key, after in (await _delta_after(uow, {k: state[k]["count_at"] for k in recount})).items():
         state[key]["delta_since_count"] = after
     await _add_daily_sales(uow, new)

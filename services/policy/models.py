@@ -49,12 +49,14 @@ stock = Table(
     Column("dirty_at", DateTime(timezone=True), nullable=True),
     # when the key first became dirty since its last decision: the decider's priority and longest wait
     Column("dirty_since", DateTime(timezone=True), nullable=True),
-    # the key's latest ingest batch (CloudEvents attribute `ingestbatch`), how many of its events for this key
-    # are not applied yet, and whether one of them was a count or adjustment: such a key is "settled" once
-    # batch_left reaches 0 and is decided without waiting out the quiet period
+    # the key's latest ingest batch (CloudEvents attribute `ingestbatch`; cleared by a claim), how many of its
+    # events for this key are not applied yet, and whether one of them was a count or adjustment: the key is
+    # "settled" once batch_left reaches 0 (batch.track_batches) and then decided without the quiet period
     Column("batch_id", String(64), nullable=True),
     Column("batch_left", Integer, nullable=False, server_default="0"),
     Column("batch_stock", Boolean, nullable=False, server_default=text("false")),
+    # when the decider last claimed the key (wall clock): sales settle it only if that was a max delay ago
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
     Index("ix_stock_dirty", "dirty_at", postgresql_where=text("dirty_at IS NOT NULL")),
 )
 

@@ -20,6 +20,7 @@ from services.policy.models import (
     segments,
     stock,
 )
+from shared.observability.metrics import DECIDED_KEYS
 
 OPEN_PO_STATUSES = ("proposed", "pending_approval", "approved", "sent", "acknowledged", "shipped",
                     "partially_received")
@@ -89,31 +90,41 @@ async def mark_dirty_many(session: AsyncSession, keys: list[tuple[str, str]]) ->
             {"locs": [k[0] for k in keys], "skus": [k[1] for k in keys]})
 
 
+# A settled key's decision is due now (batch.track_batches says the same in Python): its latest ingest batch
+# is all applied and either set or moved its stock, or the key was last claimed a max delay ago (a sale of a
+# slow mover is decided at once; a steady stream's keys still wait for quiet or the max delay).
+SETTLED = ("(:settled AND batch_id IS NOT NULL AND batch_left = 0 AND (batch_stock OR claimed_at IS NULL"
+           " OR claimed_at <= now() - make_interval(secs => :wait)))")
+
+
 async def claim_due(session: AsyncSession, quiet_s: float, max_wait_s: float, limit: int,
                     overdue_limit: int | None = None, *, settled: bool = True) -> list[tuple[str, str]]:
-    """Clear and return up to `limit` dirty keys that are settled (all of their ingest batch applied, see
-    batch.track_batches; only when `settled`) or whose own inputs have been quiet `quiet_s`, plus up to
-    `overdue_limit` (default `limit`) that are neither but waited `max_wait_s`; keys another decider is
-    claiming are skipped. Settled keys first, then quiet ones (a count that just arrived is not kept behind
-    keys of a steady stream), each group oldest first-dirty; a small overdue share keeps passes short, so a
-    key that turns quiet is not held behind a long pass of a steady stream's keys."""
+    """Clear and return up to `limit` dirty keys that are settled (SETTLED; only when `settled`) or whose
+    own inputs have been quiet `quiet_s`, plus up to `overdue_limit` (default `limit`) that are neither but
+    waited `max_wait_s`; keys another decider is claiming are skipped. Settled keys first, then quiet ones
+    (a count that just arrived is not kept behind keys of a steady stream), each group oldest first-dirty; a
+    small overdue share keeps passes short, so a key that turns quiet is not held behind a long pass of a
+    steady stream's keys."""
     rows = await session.execute(text(
-        "WITH ready AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first,"
-        "  (:settled AND batch_left = 0 AND batch_stock) AS settled FROM policy.stock"
-        "  WHERE dirty_at IS NOT NULL AND (dirty_at <= now() - make_interval(secs => :quiet)"
-        "   OR (:settled AND batch_left = 0 AND batch_stock))"
-        "  ORDER BY settled DESC, first LIMIT :limit FOR UPDATE SKIP LOCKED),"
-        " overdue AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first, false AS settled"
+        f"WITH ready AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first,"
+        f"  CASE WHEN {SETTLED} THEN 'settled' ELSE 'quiet' END AS due"
+        "  FROM policy.stock WHERE dirty_at IS NOT NULL"
+        f"  AND (dirty_at <= now() - make_interval(secs => :quiet) OR {SETTLED})"
+        "  ORDER BY due DESC, first LIMIT :limit FOR UPDATE SKIP LOCKED),"  # 'settled' > 'quiet'
+        " overdue AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first, 'overdue' AS due"
         "  FROM policy.stock WHERE dirty_at IS NOT NULL AND dirty_at > now() - make_interval(secs => :quiet)"
-        "  AND NOT (:settled AND batch_left = 0 AND batch_stock)"
-        "  AND COALESCE(dirty_since, dirty_at) <= now() - make_interval(secs => :wait)"
+        f"  AND NOT {SETTLED} AND COALESCE(dirty_since, dirty_at) <= now() - make_interval(secs => :wait)"
         "  ORDER BY first LIMIT :overdue FOR UPDATE SKIP LOCKED)"
-        " UPDATE policy.stock s SET dirty_at = NULL, dirty_since = NULL, batch_stock = false"
+        " UPDATE policy.stock s SET dirty_at = NULL, dirty_since = NULL, batch_id = NULL, batch_stock = false,"
+        "  claimed_at = now()"
         " FROM (SELECT * FROM ready UNION ALL SELECT * FROM overdue) d"
-        " WHERE s.location = d.location AND s.sku = d.sku RETURNING s.location, s.sku, d.first, d.settled"),
+        " WHERE s.location = d.location AND s.sku = d.sku RETURNING s.location, s.sku, d.first, d.due"),
         {"quiet": quiet_s, "wait": max_wait_s, "limit": limit, "settled": settled,
          "overdue": limit if overdue_limit is None else overdue_limit})
-    return [(r.location, r.sku) for r in sorted(rows, key=lambda r: (not r.settled, r.first))]
+    claimed = sorted(rows, key=lambda r: (r.due != "settled", r.first))
+    for r in claimed:
+        DECIDED_KEYS.labels(r.due).inc()
+    return [(r.location, r.sku) for r in claimed]
 
 
 async def next_due_in(session: AsyncSession, quiet_s: float, max_wait_s: float, *,
@@ -121,7 +132,7 @@ async def next_due_in(session: AsyncSession, quiet_s: float, max_wait_s: float, 
     """Seconds until the first dirty key is due (0 or less when one is due but locked); None when none is dirty."""
     return (await session.execute(text(
         # EXTRACT gives numeric (a Decimal): the decider adds it to the loop clock, a float
-        "SELECT CAST(EXTRACT(EPOCH FROM min(CASE WHEN :settled AND batch_left = 0 AND batch_stock THEN now()"
+        f"SELECT CAST(EXTRACT(EPOCH FROM min(CASE WHEN {SETTLED} THEN now()"
         " ELSE LEAST(dirty_at + make_interval(secs => :quiet),"
         " COALESCE(dirty_since, dirty_at) + make_interval(secs => :wait)) END) - now()) AS float8) AS due_in"
         " FROM policy.stock WHERE dirty_at IS NOT NULL"),

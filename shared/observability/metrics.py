@@ -12,6 +12,8 @@ EVENTS = Counter("replenish_events_total", "Events handled by outcome", ["servic
 DLQ = Counter("replenish_dlq_total", "Messages sent to a dead-letter topic", ["topic"])
 OUTBOX_BACKLOG = Gauge("replenish_outbox_backlog", "Outbox rows not yet published", ["service"])
 DECISIONS = Counter("replenish_decisions_total", "Policy decisions by kind", ["kind"])
+DECIDED_KEYS = Counter("replenish_policy_decided_keys_total",
+                       "Keys policy's decider took, by why they were due (settled, quiet, overdue)", ["due"])
 PURCHASE_ORDERS = Gauge("replenish_purchase_orders", "Purchase orders by status", ["status"])
 ALERTS = Counter("replenish_alerts_total", "Alert events by type and severity", ["type", "severity"])
 DELIVERIES = Counter("replenish_deliveries_total", "Notification deliveries by channel and outcome",

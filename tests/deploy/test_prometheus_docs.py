@@ -12,7 +12,7 @@ PROMETHEUS = REPO / "docs" / "prometheus"
 # The metrics the services export (issue 8); histograms add _bucket/_sum/_count series.
 EXPORTED = {"replenish_consumer_lag", "replenish_event_latency_seconds", "replenish_events_total",
             "replenish_outbox_backlog", "replenish_purchase_orders", "replenish_alerts_total",
-            "replenish_deliveries_total", "replenish_dlq_total"}
+            "replenish_deliveries_total", "replenish_dlq_total", "replenish_policy_decided_keys_total"}
 
 
 def load(name: str) -> dict:

@@ -235,9 +235,10 @@ async def test_a_pass_takes_every_quiet_key_and_only_a_few_overdue_ones(copies):
     assert len([sku for loc, sku in rest if loc == c.store]) == 5
 
 
-async def test_a_count_whose_ingest_batch_is_applied_is_due_at_once_and_sales_wait_for_quiet(copies):
+async def test_a_count_whose_ingest_batch_is_applied_is_due_at_once_and_a_streams_sales_wait_for_quiet(copies):
     """A count carrying ingest's batch attributes settles its key once the batch's events of that key are
-    applied (across consumer polls): it is claimed before the quiet period and wakes the decider at once."""
+    applied (across consumer polls): it is claimed before the quiet period and wakes the decider at once.
+    Sales settle only a key not claimed for the max delay (a slow mover), not one of a steady stream."""
     c = copies[0]
     await c.send(c.master("location", {"location": c.store, "name": "S", "kind": "store"}))
 
@@ -246,20 +247,22 @@ async def test_a_count_whose_ingest_batch_is_applied_is_due_at_once_and_sales_wa
         return make_envelope(source="test", type=t, time=at, data=data, id=str(uuid.uuid4())).model_copy(
             update={"ingestbatch": f"{c.p}-{batch}", "ingestkeyevents": n})
 
-    count_f = marked(c.stock("stock_count", "F", T0, on_hand=3), "b1", 2)
-    sale_f = marked(c.stock("sale", "F", T0 + timedelta(hours=1), quantity=1), "b1", 2)
-    sale_h = marked(c.stock("sale", "H", T0, quantity=1), "b1", 1)
-
-    async def claim(settled: bool = True) -> set[str]:
+    async def claim(settled: bool = True, quiet_s: float = 30.0) -> set[str]:
         async with c.uow() as uow:
-            keys = await repo.claim_due(uow.session, 30.0, 300.0, 25, settled=settled)
+            keys = await repo.claim_due(uow.session, quiet_s, 300.0, 25, settled=settled)
         return {sku.removeprefix(f"{c.p}-") for loc, sku in keys if loc == c.store}
 
+    await c.send(c.stock("sale", "H", T0, quantity=1))  # H was just decided: a stream
+    assert "H" in await claim(quiet_s=0.0)
+    count_f = marked(c.stock("stock_count", "F", T0, on_hand=3), "b1", 2)
+    sale_f = marked(c.stock("sale", "F", T0 + timedelta(hours=1), quantity=1), "b1", 2)
+    sale_h = marked(c.stock("sale", "H", T0 + timedelta(hours=1), quantity=1), "b1", 1)
+    sale_p = marked(c.stock("sale", "P", T0 + timedelta(hours=1), quantity=1), "b1", 1)
     with wake.listening() as woken:
         async with c.uow() as uow:
             await apply_batch(uow, [count_f, sale_h])  # F's sale of the same batch is not applied yet
         assert woken.is_set() and not woken.due_now
-        assert await claim() == set()  # F waits for the rest of its batch, H for quiet (sales alone)
+        assert await claim() == set()  # F waits for the rest of its batch, H (a stream) for quiet
         woken.clear()
         async with c.uow() as uow:
             await apply_batch(uow, [sale_f])
@@ -270,3 +273,5 @@ async def test_a_count_whose_ingest_batch_is_applied_is_due_at_once_and_sales_wa
     assert await claim() == {"F"}
     async with c.uow() as uow:
         assert 25.0 < await repo.next_due_in(uow.session, 30.0, 300.0) <= 30.0  # H: the quiet period
+        await apply_batch(uow, [sale_p])  # P was never decided: its sale settles it
+    assert await claim() == {"P"}

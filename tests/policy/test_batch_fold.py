@@ -65,32 +65,40 @@ def _mark(batch: str | None, key_events: int = 1, *, moves_stock: bool = True, k
 
 
 def _batch_row(**values) -> dict:
-    return _row(**{"batch_id": None, "batch_left": 0, "batch_stock": False, **values})
+    return _row(**{"batch_id": None, "batch_left": 0, "batch_stock": False, "claimed_at": T0, **values})
+
+
+def track(state: dict, marks: list[BatchMark], *, seconds_since_claim: float = 1.0) -> set:
+    return track_batches(state, marks, now=T0 + timedelta(seconds=seconds_since_claim), max_wait_s=5.0)
 
 
 def test_a_count_alone_in_its_ingest_batch_settles_its_key():
     state = {KEY: _batch_row()}
-    assert track_batches(state, [_mark("b1")]) == {KEY}
+    assert track(state, [_mark("b1")]) == {KEY}
     assert (state[KEY]["batch_id"], state[KEY]["batch_left"], state[KEY]["batch_stock"]) == ("b1", 0, True)
 
 
 def test_a_key_settles_only_once_all_of_its_batch_is_applied_across_polls():
     state = {KEY: _batch_row()}
-    assert track_batches(state, [_mark("b1", 3), _mark("b1", 3, moves_stock=False)]) == set()
+    assert track(state, [_mark("b1", 3), _mark("b1", 3, moves_stock=False)]) == set()
     assert state[KEY]["batch_left"] == 1
-    assert track_batches(state, [_mark("b1", 3, moves_stock=False)]) == {KEY}  # the count came in the first poll
+    assert track(state, [_mark("b1", 3, moves_stock=False)]) == {KEY}  # the count came in the first poll
 
 
-def test_sales_alone_never_settle_a_key():
+def test_sales_settle_a_key_only_when_it_was_not_claimed_for_the_max_delay():
+    """A steady stream's sales would otherwise have its keys decided after every batch."""
+    sales = [_mark("b1", 2, moves_stock=False)] * 2
     state = {KEY: _batch_row()}
-    assert track_batches(state, [_mark("b1", 2, moves_stock=False)] * 2) == set()
+    assert track(state, sales, seconds_since_claim=4.9) == set()
     assert state[KEY]["batch_left"] == 0 and state[KEY]["batch_stock"] is False
+    assert track({KEY: _batch_row()}, sales, seconds_since_claim=5.0) == {KEY}
+    assert track({KEY: _batch_row(claimed_at=None)}, sales) == {KEY}  # never decided yet
 
 
 def test_a_newer_batch_starts_the_count_again_and_an_unmarked_event_unsettles():
     other = ("store-1", "SKU-2")
     state = {KEY: _batch_row(batch_id="b1", batch_left=1, batch_stock=True), other: _batch_row()}
-    settled = track_batches(state, [_mark("b2", 2), _mark("b3", key=other), _mark(None, key=other)])
+    settled = track(state, [_mark("b2", 2), _mark("b3", key=other), _mark(None, key=other)])
     assert settled == set()
     assert (state[KEY]["batch_id"], state[KEY]["batch_left"]) == ("b2", 1)
     assert (state[other]["batch_id"], state[other]["batch_left"], state[other]["batch_stock"]) == (None, 0, False)

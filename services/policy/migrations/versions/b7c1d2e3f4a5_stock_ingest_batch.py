@@ -1,4 +1,5 @@
-"""stock.batch_id / batch_left / batch_stock: how much of a key's latest ingest batch is applied
+"""stock.batch_id / batch_left / batch_stock / claimed_at: how much of a key's latest ingest batch is applied,
+and when the decider last took the key
 
 Revision ID: b7c1d2e3f4a5
 Revises: a1b2c3d4e5f6
@@ -19,8 +20,9 @@ def upgrade() -> None:
                   schema='policy')
     op.add_column('stock', sa.Column('batch_stock', sa.Boolean(), nullable=False, server_default=sa.false()),
                   schema='policy')
+    op.add_column('stock', sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True), schema='policy')
 
 
 def downgrade() -> None:
-    for column in ('batch_stock', 'batch_left', 'batch_id'):
+    for column in ('claimed_at', 'batch_stock', 'batch_left', 'batch_id'):
         op.drop_column('stock', column, schema='policy')
