@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 
 from services.policy import repository as repo
@@ -19,29 +20,43 @@ IDLE_POLL_S = 1.0  # nothing known to be due: look again this often (marks by an
 async def decide_due(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, max_wait_s: float,
                      limit: int) -> int:
     """Claim up to `limit` due keys and decide them together; returns how many were claimed."""
-    return (await decide_pass(uow_factory, quiet_s=quiet_s, max_wait_s=max_wait_s, limit=limit))[0]
+    return (await decide_pass(uow_factory, quiet_s=quiet_s, max_wait_s=max_wait_s, limit=limit,
+                              settled=False))[0]
 
 
 async def decide_pass(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, max_wait_s: float,
                       limit: int, overdue_limit: int | None = None,
                       settled: bool = True) -> tuple[int, float | None]:
-    """Claim up to `limit` due keys (a short transaction of its own, so the consumer never waits on the
-    decider's row locks), then decide them together in one transaction. Returns how many were claimed and,
-    when that was fewer than `limit`, the seconds until the next dirty key is due (None: none is dirty)."""
+    """Claim up to `limit` quiet or overdue keys (repository.claim_due; with `settled`, settled keys are the
+    settled lane's), in a short transaction of its own so the consumer never waits on the decider's row
+    locks, then decide them together in one transaction. Returns how many were claimed and, when that was
+    fewer than `limit`, the seconds until the next such key is due (None: none is dirty)."""
     due_in = None
     async with uow_factory() as uow:
         keys = await repo.claim_due(uow.session, quiet_s, max_wait_s, limit, overdue_limit, settled=settled)
         if len(keys) < limit:
             due_in = await repo.next_due_in(uow.session, quiet_s, max_wait_s, settled=settled)
+    await _decide(uow_factory, keys)
+    return len(keys), due_in
+
+
+async def settled_pass(uow_factory: Callable[[], UnitOfWork], *, max_wait_s: float, limit: int) -> int:
+    """Claim up to `limit` settled keys and decide them together; returns how many were claimed."""
+    async with uow_factory() as uow:
+        keys = await repo.claim_settled(uow.session, max_wait_s, limit)
+    await _decide(uow_factory, keys)
+    return len(keys)
+
+
+async def _decide(uow_factory: Callable[[], UnitOfWork], keys: list[Key]) -> None:
     if not keys:
-        return 0, due_in
+        return
     try:
         async with uow_factory() as uow:
             await decide_keys(uow, keys)
     except Exception:
         log.warning("deciding %d keys together failed; deciding them one at a time", len(keys), exc_info=True)
         await _one_at_a_time(uow_factory, keys)
-    return len(keys), due_in
 
 
 async def _one_at_a_time(uow_factory: Callable[[], UnitOfWork], keys: list[Key]) -> None:
@@ -63,14 +78,39 @@ async def decide_dirty(uow_factory: Callable[[], UnitOfWork], limit: int = 100) 
 
 
 async def run(runtime, stop: asyncio.Event) -> None:
-    """Each pass decides the settled keys (a count or adjustment whose whole ingest batch is applied), then
-    those whose inputs have been quiet `decide_quiet_s` (or that waited `decide_max_delay_s`, so a steady
-    stream still gets decisions), oldest first, `decide_batch` at a time: a key's stock count is decided
-    promptly without waiting for the whole input to go quiet. Between passes it sleeps until the next key is
-    due; a committed consumer batch wakes it (at once when a key settled, else its keys are due `quiet_s`
-    later), and with nothing dirty it looks again every IDLE_POLL_S (other replicas mark keys too)."""
-    cfg = policy_settings()
+    """Two lanes, so a settled key never waits behind a pass of other keys:
+    - the settled lane decides settled keys (a count or adjustment whose whole ingest batch is applied, a
+      slow mover's sale), `decide_batch` at a time; a committed consumer batch that settled a key wakes it;
+    - the other lane decides keys whose inputs have been quiet `decide_quiet_s` or that waited
+      `decide_max_delay_s` (so a steady stream still gets decisions), oldest first, `decide_batch` at a
+      time. Between passes it sleeps until the next key is due; a committed consumer batch wakes it (its
+      keys are due `quiet_s` later).
+    With nothing due each looks again every IDLE_POLL_S (other replicas mark keys too). While the consumer
+    lags nothing counts as settled: the other lane waits `decide_max_delay_s` for every key."""
     lagging = movements_lagging(runtime)
+    async with asyncio.TaskGroup() as lanes:
+        lanes.create_task(_settled_lane(runtime, stop, lagging))
+        lanes.create_task(_quiet_lane(runtime, stop, lagging))
+
+
+async def _settled_lane(runtime, stop: asyncio.Event, lagging: Callable[[], bool]) -> None:
+    cfg = policy_settings()
+    with wake.listening() as woken:
+        relay = asyncio.create_task(_set_on(stop, woken))
+        try:
+            while not stop.is_set():
+                woken.clear()
+                n = 0 if lagging() else await settled_pass(runtime.uow, max_wait_s=cfg.decide_max_delay_s,
+                                                           limit=cfg.decide_batch)
+                if n >= cfg.decide_batch:
+                    continue  # more may be settled: no pause
+                await pause(woken, stop, IDLE_POLL_S, quiet_s=math.inf, due_now_ends=True)
+        finally:
+            relay.cancel()
+
+
+async def _quiet_lane(runtime, stop: asyncio.Event, lagging: Callable[[], bool]) -> None:
+    cfg = policy_settings()
     with wake.listening() as woken:
         relay = asyncio.create_task(_set_on(stop, woken))
         try:
@@ -84,8 +124,6 @@ async def run(runtime, stop: asyncio.Event) -> None:
                 # while behind, a settled key may have newer inputs unread: it waits like the others
                 n, due_in = await decide_pass(runtime.uow, quiet_s=quiet_s, max_wait_s=cfg.decide_max_delay_s,
                                               limit=cfg.decide_batch, overdue_limit=overdue, settled=not behind)
-                if n:
-                    log.debug("decided %d keys", n)
                 if n >= cfg.decide_batch:
                     continue  # more are due: no pause
                 await pause(woken, stop, pause_s(due_in, cfg.decide_poll_s), quiet_s)
@@ -116,9 +154,10 @@ def pause_s(due_in: float | None, poll_s: float) -> float:
     return min(max(due_in, poll_s), IDLE_POLL_S)
 
 
-async def pause(woken: wake.Wakeup, stop: asyncio.Event, seconds: float, quiet_s: float) -> None:
-    """Sleep `seconds`; a wake-up ends it when a key is due now, else shortens it to `quiet_s` from then
-    (the newly marked keys' due time)."""
+async def pause(woken: wake.Wakeup, stop: asyncio.Event, seconds: float, quiet_s: float, *,
+                due_now_ends: bool = False) -> None:
+    """Sleep `seconds`; a wake-up shortens it to `quiet_s` from then (the newly marked keys' due time), or
+    with `due_now_ends` ends it when a key is due now (settled)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while not stop.is_set() and (left := deadline - loop.time()) > 0:
@@ -126,8 +165,8 @@ async def pause(woken: wake.Wakeup, stop: asyncio.Event, seconds: float, quiet_s
             await asyncio.wait_for(woken.wait(), left)
         except TimeoutError:
             return
-        if woken.due_now:
-            return  # left set: the pass that follows clears it
+        if due_now_ends and woken.due_now:
+            return
         woken.clear()
         deadline = min(deadline, loop.time() + quiet_s)
 

@@ -95,33 +95,51 @@ async def mark_dirty_many(session: AsyncSession, keys: list[tuple[str, str]]) ->
 # slow mover is decided at once; a steady stream's keys still wait for quiet or the max delay).
 SETTLED = ("(:settled AND batch_id IS NOT NULL AND batch_left = 0 AND (batch_stock OR claimed_at IS NULL"
            " OR claimed_at <= now() - make_interval(secs => :wait)))")
+# Claiming a key clears its marks and its batch (a half-applied batch's remaining events then start a new
+# count that never completes: the key falls back to the quiet period, never to an early decision).
+_CLEAR = ("UPDATE policy.stock s SET dirty_at = NULL, dirty_since = NULL, batch_id = NULL, batch_stock = false,"
+          " claimed_at = now()")
+
+
+
+async def claim_settled(session: AsyncSession, max_wait_s: float, limit: int) -> list[tuple[str, str]]:
+    """Clear and return up to `limit` settled dirty keys (SETTLED), oldest first-dirty; keys another decider
+    is claiming are skipped."""
+    rows = await session.execute(text(
+        "WITH due AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
+        f"  WHERE dirty_at IS NOT NULL AND {SETTLED} ORDER BY first LIMIT :limit FOR UPDATE SKIP LOCKED)"
+        f" {_CLEAR} FROM due d WHERE s.location = d.location AND s.sku = d.sku"
+        " RETURNING s.location, s.sku, d.first, 'settled' AS due"),
+        {"wait": max_wait_s, "limit": limit, "settled": True})
+    return _claimed(rows)
 
 
 async def claim_due(session: AsyncSession, quiet_s: float, max_wait_s: float, limit: int,
                     overdue_limit: int | None = None, *, settled: bool = True) -> list[tuple[str, str]]:
-    """Clear and return up to `limit` dirty keys that are settled (SETTLED; only when `settled`) or whose
-    own inputs have been quiet `quiet_s`, plus up to `overdue_limit` (default `limit`) that are neither but
-    waited `max_wait_s`; keys another decider is claiming are skipped. Settled keys first, then quiet ones
-    (a count that just arrived is not kept behind keys of a steady stream), each group oldest first-dirty; a
-    small overdue share keeps passes short, so a key that turns quiet is not held behind a long pass of a
-    steady stream's keys."""
+    """Clear and return up to `limit` dirty keys whose own inputs have been quiet `quiet_s`, plus up to
+    `overdue_limit` (default `limit`) that are not quiet but waited `max_wait_s`; keys another decider is
+    claiming are skipped. With `settled`, settled keys are left to claim_settled (the decider's own lane);
+    without, nothing counts as settled (the consumer lags, or a drain). Quiet keys first (a key that just
+    went quiet is not kept behind keys of a steady stream), each group oldest first-dirty; a small overdue
+    share keeps passes short, so a key that turns quiet is not held behind a long pass of a steady stream's
+    keys."""
     rows = await session.execute(text(
-        f"WITH ready AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first,"
-        f"  CASE WHEN {SETTLED} THEN 'settled' ELSE 'quiet' END AS due"
-        "  FROM policy.stock WHERE dirty_at IS NOT NULL"
-        f"  AND (dirty_at <= now() - make_interval(secs => :quiet) OR {SETTLED})"
-        "  ORDER BY due DESC, first LIMIT :limit FOR UPDATE SKIP LOCKED),"  # 'settled' > 'quiet'
-        " overdue AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first, 'overdue' AS due"
-        "  FROM policy.stock WHERE dirty_at IS NOT NULL AND dirty_at > now() - make_interval(secs => :quiet)"
-        f"  AND NOT {SETTLED} AND COALESCE(dirty_since, dirty_at) <= now() - make_interval(secs => :wait)"
+        "WITH quiet AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
+        f"  WHERE dirty_at IS NOT NULL AND dirty_at <= now() - make_interval(secs => :quiet) AND NOT {SETTLED}"
+        "  ORDER BY first LIMIT :limit FOR UPDATE SKIP LOCKED),"
+        " overdue AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
+        f"  WHERE dirty_at IS NOT NULL AND dirty_at > now() - make_interval(secs => :quiet) AND NOT {SETTLED}"
+        "  AND COALESCE(dirty_since, dirty_at) <= now() - make_interval(secs => :wait)"
         "  ORDER BY first LIMIT :overdue FOR UPDATE SKIP LOCKED)"
-        " UPDATE policy.stock s SET dirty_at = NULL, dirty_since = NULL, batch_id = NULL, batch_stock = false,"
-        "  claimed_at = now()"
-        " FROM (SELECT * FROM ready UNION ALL SELECT * FROM overdue) d"
+        f" {_CLEAR} FROM (SELECT *, 'quiet' AS due FROM quiet UNION ALL SELECT *, 'overdue' FROM overdue) d"
         " WHERE s.location = d.location AND s.sku = d.sku RETURNING s.location, s.sku, d.first, d.due"),
         {"quiet": quiet_s, "wait": max_wait_s, "limit": limit, "settled": settled,
          "overdue": limit if overdue_limit is None else overdue_limit})
-    claimed = sorted(rows, key=lambda r: (r.due != "settled", r.first))
+    return _claimed(rows)
+
+
+def _claimed(rows: Any) -> list[tuple[str, str]]:
+    claimed = sorted(rows, key=lambda r: (r.due == "overdue", r.first))
     for r in claimed:
         DECIDED_KEYS.labels(r.due).inc()
     return [(r.location, r.sku) for r in claimed]
@@ -129,13 +147,13 @@ async def claim_due(session: AsyncSession, quiet_s: float, max_wait_s: float, li
 
 async def next_due_in(session: AsyncSession, quiet_s: float, max_wait_s: float, *,
                       settled: bool = True) -> float | None:
-    """Seconds until the first dirty key is due (0 or less when one is due but locked); None when none is dirty."""
+    """Seconds until the first dirty key is due for claim_due with the same arguments (0 or less when one is
+    due but locked); None when none is dirty."""
     return (await session.execute(text(
         # EXTRACT gives numeric (a Decimal): the decider adds it to the loop clock, a float
-        f"SELECT CAST(EXTRACT(EPOCH FROM min(CASE WHEN {SETTLED} THEN now()"
-        " ELSE LEAST(dirty_at + make_interval(secs => :quiet),"
-        " COALESCE(dirty_since, dirty_at) + make_interval(secs => :wait)) END) - now()) AS float8) AS due_in"
-        " FROM policy.stock WHERE dirty_at IS NOT NULL"),
+        "SELECT CAST(EXTRACT(EPOCH FROM min(LEAST(dirty_at + make_interval(secs => :quiet),"
+        " COALESCE(dirty_since, dirty_at) + make_interval(secs => :wait))) - now()) AS float8) AS due_in"
+        f" FROM policy.stock WHERE dirty_at IS NOT NULL AND NOT {SETTLED}"),
         {"quiet": quiet_s, "wait": max_wait_s, "settled": settled})).scalar_one()
 
 

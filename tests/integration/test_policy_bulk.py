@@ -247,13 +247,15 @@ async def test_a_count_whose_ingest_batch_is_applied_is_due_at_once_and_a_stream
         return make_envelope(source="test", type=t, time=at, data=data, id=str(uuid.uuid4())).model_copy(
             update={"ingestbatch": f"{c.p}-{batch}", "ingestkeyevents": n})
 
-    async def claim(settled: bool = True, quiet_s: float = 30.0) -> set[str]:
+    async def claim(lane: str = "settled", quiet_s: float = 30.0) -> set[str]:
+        """A lane's claim: the settled lane's, the quiet lane's, or the quiet lane's while the consumer lags."""
         async with c.uow() as uow:
-            keys = await repo.claim_due(uow.session, quiet_s, 300.0, 25, settled=settled)
+            keys = (await repo.claim_settled(uow.session, 300.0, 25) if lane == "settled" else
+                    await repo.claim_due(uow.session, quiet_s, 300.0, 25, settled=lane == "quiet"))
         return {sku.removeprefix(f"{c.p}-") for loc, sku in keys if loc == c.store}
 
     await c.send(c.stock("sale", "H", T0, quantity=1))  # H was just decided: a stream
-    assert "H" in await claim(quiet_s=0.0)
+    assert "H" in await claim("quiet", quiet_s=0.0)
     count_f = marked(c.stock("stock_count", "F", T0, on_hand=3), "b1", 2)
     sale_f = marked(c.stock("sale", "F", T0 + timedelta(hours=1), quantity=1), "b1", 2)
     sale_h = marked(c.stock("sale", "H", T0 + timedelta(hours=1), quantity=1), "b1", 1)
@@ -267,11 +269,12 @@ async def test_a_count_whose_ingest_batch_is_applied_is_due_at_once_and_a_stream
         async with c.uow() as uow:
             await apply_batch(uow, [sale_f])
         assert woken.due_now
-    assert await claim(settled=False) == set()  # the consumer lagging: settled means nothing
+    assert await claim("lagging") == set()  # the consumer lagging: settled means nothing, F is not quiet
     async with c.uow() as uow:
-        assert await repo.next_due_in(uow.session, 30.0, 300.0) <= 0.0
-    assert await claim() == {"F"}
+        assert 25.0 < await repo.next_due_in(uow.session, 30.0, 300.0) <= 30.0  # H's quiet; F is not the lane's
+        assert await repo.next_due_in(uow.session, 30.0, 300.0, settled=False) <= 30.0
+    assert await claim("quiet", quiet_s=0.0) == {"H"}  # the quiet lane leaves F to the settled lane...
+    assert await claim() == {"F"}  # ...which takes it
     async with c.uow() as uow:
-        assert 25.0 < await repo.next_due_in(uow.session, 30.0, 300.0) <= 30.0  # H: the quiet period
         await apply_batch(uow, [sale_p])  # P was never decided: its sale settles it
     assert await claim() == {"P"}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -27,17 +28,27 @@ async def test_wake_up_shortens_a_long_pause_to_the_quiet_time():
     assert 0.06 <= took < 1.0  # woken at 0.02, then the newly marked keys' 0.05 quiet time
 
 
-async def test_a_wake_up_with_a_key_due_now_ends_the_pause_and_stays_set_for_the_pass():
+async def test_the_settled_lane_sleeps_through_other_wake_ups_until_a_key_is_due_now():
     loop = asyncio.get_running_loop()
     with wake.listening() as woken:
-        loop.call_later(0.02, wake.notify, True)
+        loop.call_later(0.01, wake.notify)
+        loop.call_later(0.05, wake.notify, True)
         started = loop.time()
-        await pause(woken, asyncio.Event(), 5.0, quiet_s=1.0)
+        await pause(woken, asyncio.Event(), 5.0, quiet_s=math.inf, due_now_ends=True)
         took = loop.time() - started
-        assert woken.is_set() and woken.due_now
+        assert woken.due_now
         woken.clear()
-        assert not woken.due_now
-    assert 0.015 <= took < 0.5  # not the quiet time: the key is due at once
+        assert not woken.due_now and not woken.is_set()
+    assert 0.045 <= took < 0.5  # not at the first wake-up (nothing settled), at once at the second
+
+
+async def test_the_quiet_lane_treats_a_due_now_wake_up_as_any_other():
+    loop = asyncio.get_running_loop()
+    with wake.listening() as woken:
+        loop.call_later(0.01, wake.notify, True)
+        started = loop.time()
+        await pause(woken, asyncio.Event(), 5.0, quiet_s=0.1)
+        assert 0.1 <= loop.time() - started < 1.0
 
 
 async def test_wake_up_never_lengthens_a_pause():
