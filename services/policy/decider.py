@@ -40,12 +40,17 @@ async def decide_pass(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, 
     return len(keys), due_in
 
 
-async def settled_pass(uow_factory: Callable[[], UnitOfWork], *, max_wait_s: float, limit: int) -> int:
-    """Claim up to `limit` settled keys and decide them together; returns how many were claimed."""
+async def settled_pass(uow_factory: Callable[[], UnitOfWork], *, max_wait_s: float,
+                       limit: int) -> tuple[int, float | None]:
+    """Claim up to `limit` settled keys and decide them together. Returns how many were claimed and, when
+    that was fewer than `limit`, the seconds until the next complete key settles (None: none is waiting)."""
+    due_in = None
     async with uow_factory() as uow:
         keys = await repo.claim_settled(uow.session, max_wait_s, limit)
+        if len(keys) < limit:
+            due_in = await repo.next_settled_in(uow.session, max_wait_s)
     await _decide(uow_factory, keys)
-    return len(keys)
+    return len(keys), due_in
 
 
 async def _decide(uow_factory: Callable[[], UnitOfWork], keys: list[Key]) -> None:
@@ -79,14 +84,16 @@ async def decide_dirty(uow_factory: Callable[[], UnitOfWork], limit: int = 100) 
 
 async def run(runtime, stop: asyncio.Event) -> None:
     """Two lanes, so a settled key never waits behind a pass of other keys:
-    - the settled lane decides settled keys (a count or adjustment whose whole ingest batch is applied, a
-      slow mover's sale), `decide_batch` at a time; a committed consumer batch that settled a key wakes it;
-    - the other lane decides keys whose inputs have been quiet `decide_quiet_s` or that waited
-      `decide_max_delay_s` (so a steady stream still gets decisions), oldest first, `decide_batch` at a
-      time. Between passes it sleeps until the next key is due; a committed consumer batch wakes it (its
-      keys are due `quiet_s` later).
-    With nothing due each looks again every IDLE_POLL_S (other replicas mark keys too). While the consumer
-    lags nothing counts as settled: the other lane waits `decide_max_delay_s` for every key."""
+    - the settled lane decides keys whose ingest batch is all applied (repository.COMPLETE) once they settle:
+      at once after a count or adjustment or a slow mover's sale, a steady stream's keys once per
+      `decide_max_delay_s`; a committed consumer batch that settled a key wakes it;
+    - the quiet lane decides the other dirty keys (inputs without ingest's batch attributes, forecasts,
+      master data, POs) once their inputs have been quiet `decide_quiet_s` or they waited
+      `decide_max_delay_s`, oldest first; a committed consumer batch wakes it (its keys are due `quiet_s`
+      later).
+    Each decides `decide_batch` keys per pass and between passes sleeps until its next key is due, looking
+    again at least every IDLE_POLL_S (other replicas mark keys too). While the consumer lags nothing is
+    complete: the quiet lane waits `decide_max_delay_s` for every key."""
     lagging = movements_lagging(runtime)
     async with asyncio.TaskGroup() as lanes:
         lanes.create_task(_settled_lane(runtime, stop, lagging))
@@ -100,11 +107,11 @@ async def _settled_lane(runtime, stop: asyncio.Event, lagging: Callable[[], bool
         try:
             while not stop.is_set():
                 woken.clear()
-                n = 0 if lagging() else await settled_pass(runtime.uow, max_wait_s=cfg.decide_max_delay_s,
-                                                           limit=cfg.decide_batch)
+                n, due_in = (0, None) if lagging() else await settled_pass(
+                    runtime.uow, max_wait_s=cfg.decide_max_delay_s, limit=cfg.decide_batch)
                 if n >= cfg.decide_batch:
                     continue  # more may be settled: no pause
-                await pause(woken, stop, IDLE_POLL_S, quiet_s=math.inf, due_now_ends=True)
+                await pause(woken, stop, pause_s(due_in, cfg.decide_poll_s), quiet_s=math.inf, due_now_ends=True)
         finally:
             relay.cancel()
 

@@ -90,16 +90,18 @@ async def mark_dirty_many(session: AsyncSession, keys: list[tuple[str, str]]) ->
             {"locs": [k[0] for k in keys], "skus": [k[1] for k in keys]})
 
 
-# A settled key's decision is due now (batch.track_batches says the same in Python): its latest ingest batch
-# is all applied and either set or moved its stock, or the key was last claimed a max delay ago (a sale of a
-# slow mover is decided at once; a steady stream's keys still wait for quiet or the max delay).
-SETTLED = ("(:settled AND batch_id IS NOT NULL AND batch_left = 0 AND (batch_stock OR claimed_at IS NULL"
+# A key whose latest ingest batch is all applied (batch.track_batches) belongs to the settled lane: nothing of
+# that batch can still change it, so the quiet period means nothing for it. It is settled — due now — when the
+# batch set or moved its stock, or when it was last claimed a max delay ago or never (a slow mover's sale);
+# otherwise (a steady stream's sales) it is due at that last claim + the max delay. While the consumer lags
+# (:settled false) nothing is complete: every key waits for the max delay in the quiet lane.
+COMPLETE = "(:settled AND batch_id IS NOT NULL AND batch_left = 0)"
+SETTLED = (f"({COMPLETE} AND (batch_stock OR claimed_at IS NULL"
            " OR claimed_at <= now() - make_interval(secs => :wait)))")
 # Claiming a key clears its marks and its batch (a half-applied batch's remaining events then start a new
 # count that never completes: the key falls back to the quiet period, never to an early decision).
 _CLEAR = ("UPDATE policy.stock s SET dirty_at = NULL, dirty_since = NULL, batch_id = NULL, batch_stock = false,"
           " claimed_at = now()")
-
 
 
 async def claim_settled(session: AsyncSession, max_wait_s: float, limit: int) -> list[tuple[str, str]]:
@@ -114,21 +116,31 @@ async def claim_settled(session: AsyncSession, max_wait_s: float, limit: int) ->
     return _claimed(rows)
 
 
+async def next_settled_in(session: AsyncSession, max_wait_s: float) -> float | None:
+    """Seconds until the next complete key settles (a stream's key at its last claim + the max delay; 0 or
+    less when one is settled but locked); None when none is dirty."""
+    return (await session.execute(text(
+        f"SELECT CAST(EXTRACT(EPOCH FROM min(CASE WHEN {SETTLED} THEN now()"
+        " ELSE claimed_at + make_interval(secs => :wait) END) - now()) AS float8)"
+        f" FROM policy.stock WHERE dirty_at IS NOT NULL AND {COMPLETE}"),
+        {"wait": max_wait_s, "settled": True})).scalar_one()
+
+
 async def claim_due(session: AsyncSession, quiet_s: float, max_wait_s: float, limit: int,
                     overdue_limit: int | None = None, *, settled: bool = True) -> list[tuple[str, str]]:
     """Clear and return up to `limit` dirty keys whose own inputs have been quiet `quiet_s`, plus up to
     `overdue_limit` (default `limit`) that are not quiet but waited `max_wait_s`; keys another decider is
-    claiming are skipped. With `settled`, settled keys are left to claim_settled (the decider's own lane);
-    without, nothing counts as settled (the consumer lags, or a drain). Quiet keys first (a key that just
-    went quiet is not kept behind keys of a steady stream), each group oldest first-dirty; a small overdue
-    share keeps passes short, so a key that turns quiet is not held behind a long pass of a steady stream's
-    keys."""
+    claiming are skipped. With `settled`, keys whose ingest batch is complete are left to the settled lane
+    (COMPLETE); without, nothing counts as complete (the consumer lags, or a drain). Quiet keys first (a key
+    that just went quiet is not kept behind keys of a steady stream), each group oldest first-dirty; a small
+    overdue share keeps passes short, so a key that turns quiet is not held behind a long pass of a steady
+    stream's keys."""
     rows = await session.execute(text(
         "WITH quiet AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
-        f"  WHERE dirty_at IS NOT NULL AND dirty_at <= now() - make_interval(secs => :quiet) AND NOT {SETTLED}"
+        f"  WHERE dirty_at IS NOT NULL AND dirty_at <= now() - make_interval(secs => :quiet) AND NOT {COMPLETE}"
         "  ORDER BY first LIMIT :limit FOR UPDATE SKIP LOCKED),"
         " overdue AS (SELECT location, sku, COALESCE(dirty_since, dirty_at) AS first FROM policy.stock"
-        f"  WHERE dirty_at IS NOT NULL AND dirty_at > now() - make_interval(secs => :quiet) AND NOT {SETTLED}"
+        f"  WHERE dirty_at IS NOT NULL AND dirty_at > now() - make_interval(secs => :quiet) AND NOT {COMPLETE}"
         "  AND COALESCE(dirty_since, dirty_at) <= now() - make_interval(secs => :wait)"
         "  ORDER BY first LIMIT :overdue FOR UPDATE SKIP LOCKED)"
         f" {_CLEAR} FROM (SELECT *, 'quiet' AS due FROM quiet UNION ALL SELECT *, 'overdue' FROM overdue) d"
@@ -153,7 +165,7 @@ async def next_due_in(session: AsyncSession, quiet_s: float, max_wait_s: float, 
         # EXTRACT gives numeric (a Decimal): the decider adds it to the loop clock, a float
         "SELECT CAST(EXTRACT(EPOCH FROM min(LEAST(dirty_at + make_interval(secs => :quiet),"
         " COALESCE(dirty_since, dirty_at) + make_interval(secs => :wait))) - now()) AS float8) AS due_in"
-        f" FROM policy.stock WHERE dirty_at IS NOT NULL AND NOT {SETTLED}"),
+        f" FROM policy.stock WHERE dirty_at IS NOT NULL AND NOT {COMPLETE}"),
         {"quiet": quiet_s, "wait": max_wait_s, "settled": settled})).scalar_one()
 
 

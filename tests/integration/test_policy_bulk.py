@@ -235,10 +235,11 @@ async def test_a_pass_takes_every_quiet_key_and_only_a_few_overdue_ones(copies):
     assert len([sku for loc, sku in rest if loc == c.store]) == 5
 
 
-async def test_a_count_whose_ingest_batch_is_applied_is_due_at_once_and_a_streams_sales_wait_for_quiet(copies):
+async def test_a_count_whose_ingest_batch_is_applied_is_due_at_once_and_a_stream_once_per_max_delay(copies):
     """A count carrying ingest's batch attributes settles its key once the batch's events of that key are
     applied (across consumer polls): it is claimed before the quiet period and wakes the decider at once.
-    Sales settle only a key not claimed for the max delay (a slow mover), not one of a steady stream."""
+    Sales settle a key not claimed for the max delay (a slow mover) at once; a steady stream's key once its
+    last claim is a max delay old, never by the quiet period."""
     c = copies[0]
     await c.send(c.master("location", {"location": c.store, "name": "S", "kind": "store"}))
 
@@ -264,17 +265,20 @@ async def test_a_count_whose_ingest_batch_is_applied_is_due_at_once_and_a_stream
         async with c.uow() as uow:
             await apply_batch(uow, [count_f, sale_h])  # F's sale of the same batch is not applied yet
         assert woken.is_set() and not woken.due_now
-        assert await claim() == set()  # F waits for the rest of its batch, H (a stream) for quiet
+        assert await claim() == set()  # F waits for the rest of its batch, H (a stream) for its max delay
+        assert await claim("quiet") == set()
         woken.clear()
         async with c.uow() as uow:
             await apply_batch(uow, [sale_f])
         assert woken.due_now
-    assert await claim("lagging") == set()  # the consumer lagging: settled means nothing, F is not quiet
+    assert await claim("lagging") == set()  # the consumer lagging: nothing is complete, and F is not quiet
     async with c.uow() as uow:
-        assert 25.0 < await repo.next_due_in(uow.session, 30.0, 300.0) <= 30.0  # H's quiet; F is not the lane's
-        assert await repo.next_due_in(uow.session, 30.0, 300.0, settled=False) <= 30.0
-    assert await claim("quiet", quiet_s=0.0) == {"H"}  # the quiet lane leaves F to the settled lane...
-    assert await claim() == {"F"}  # ...which takes it
+        assert await repo.next_settled_in(uow.session, 300.0) <= 0.0
+    assert await claim() == {"F"}
+    async with c.uow() as uow:
+        assert 290.0 < await repo.next_settled_in(uow.session, 300.0) <= 300.0  # H: its last claim + max delay
+    assert await claim("quiet", quiet_s=0.0) == set()  # complete: the quiet period means nothing for H
+    assert await claim("lagging", quiet_s=0.0) == {"H"}  # while lagging it does
     async with c.uow() as uow:
         await apply_batch(uow, [sale_p])  # P was never decided: its sale settles it
     assert await claim() == {"P"}
