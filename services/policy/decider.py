@@ -1,4 +1,4 @@
-"""Decider: recompute positions, reorders and alerts of keys whose own inputs changed and then went quiet."""
+"""Decider: recompute positions, reorders and alerts of dirty keys, in a settled lane and a quiet lane."""
 from __future__ import annotations
 
 import asyncio
