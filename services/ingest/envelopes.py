@@ -67,14 +67,17 @@ def mark_batch(messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
     published with, and `ingestkeyevents`, how many events of its key that batch holds (on both topics).
 
     A consumer that has applied that many knows the key's batch is complete and need not wait out a quiet
-    period for the rest of it (policy decides a counted key at once). The id is a digest of the batch's first
-    movement, so a replayed batch carries the same attributes. Envelope bytes always end with the object's
-    closing brace: the attributes go just before it.
+    period for the rest of it (policy decides a counted key at once). A batch that also carries master data
+    or promotions is not marked: those are read from other topics and belong to no one key, so its
+    movements wait for the quiet period, by which the rest of the batch is applied. The id is a digest of
+    the batch's first movement, so a replayed batch carries the same attributes. Envelope bytes always end
+    with the object's closing brace: the attributes go just before it.
     """
-    per_key = Counter(key for topic, key, _ in messages if topic in MOVEMENT_TOPICS)
-    if not per_key:
+    if any(topic not in MOVEMENT_TOPICS for topic, _, _ in messages):
         return list(messages)
-    first = next(payload for topic, _, payload in messages if topic in MOVEMENT_TOPICS)
-    head = b',"ingestbatch":"' + hashlib.blake2b(first, digest_size=12).hexdigest().encode() + b'","ingestkeyevents":'
-    return [(topic, key, payload[:-1] + head + str(per_key[key]).encode() + b"}")
-            if topic in MOVEMENT_TOPICS else (topic, key, payload) for topic, key, payload in messages]
+    per_key = Counter(key for _, key, _ in messages)
+    if not per_key:
+        return []
+    head = (b',"ingestbatch":"' + hashlib.blake2b(messages[0][2], digest_size=12).hexdigest().encode()
+            + b'","ingestkeyevents":')
+    return [(topic, key, payload[:-1] + head + str(per_key[key]).encode() + b"}") for topic, key, payload in messages]
