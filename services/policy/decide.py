@@ -61,10 +61,11 @@ async def recompute(uow: UnitOfWork, location: str, sku: str) -> Position | None
 
 async def decide_keys(uow: UnitOfWork, keys: list[Key]) -> list[Decided]:
     """Decide the keys in the order given and write the outcome; keys without stock are skipped."""
-    inputs = await read_inputs(uow.session, keys)
+    cfg = policy_settings()
+    inputs = await read_inputs(uow.session, keys, reorder_ttl_h=cfg.reorder_ttl_h)
     if not inputs:
         return []
-    rules, cfg = await _rules(uow), policy_settings()
+    rules = await _rules(uow)
     fresh: dict[Key, dict[str, Any]] = {}  # positions decided earlier in this pass, as stored
     out = []
     for i, k in enumerate(inputs):
@@ -119,8 +120,11 @@ def resolve_params(k: KeyInputs, stock: Stock, demand: DemandView, rules: RuleSe
            "backorder": stock.backorder, "inventory_position": stock.inventory_position,
            "daily_demand": demand.daily_mean, "unit_cost": base.unit_cost, "lead_time_days": lead, **segment}
     outcome = apply_rules(rules, ctx, base, k.day)
-    return outcome.params, outcome, {"segment": segment, "lead_time": lead_info,
-                                     "rules_matched": list(outcome.matched)}
+    fed = {"segment": segment, "lead_time": lead_info, "rules_matched": list(outcome.matched)}
+    if k.waiting or k.expired_reorders:  # on order without a PO yet: say so, and what no longer counts
+        fed["unconfirmed_reorders"] = {"counted": k.waiting, "expired": k.expired_reorders,
+                                       "ttl_hours": cfg.reorder_ttl_h}
+    return outcome.params, outcome, fed
 
 
 def _with_promotions(k: KeyInputs, demand: DemandView, params: PolicyParams) -> DemandView:

@@ -44,6 +44,8 @@ class KeyInputs:
     promotions: list[dict[str, Any]] = field(default_factory=list)
     lanes: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
     reordered_today: bool = False
+    waiting: float = 0.0        # unconfirmed reorders counted in on_order
+    expired_reorders: int = 0   # unconfirmed reorders past their time to live, no longer counted
     alerts: dict[str, AlertState] = field(default_factory=dict)
 
     @property
@@ -59,11 +61,13 @@ def _arrays(keys: list[Key]) -> dict[str, list[str]]:
     return {"locs": [k[0] for k in keys], "skus": [k[1] for k in keys]}
 
 
-async def read_inputs(session: AsyncSession, keys: list[Key]) -> list[KeyInputs]:
+async def read_inputs(session: AsyncSession, keys: list[Key], *, reorder_ttl_h: float = 24.0) -> list[KeyInputs]:
     """Inputs of the keys that have stock in event time, in the order given (keys without one are skipped):
     one statement for everything keyed by the key or its SKU, then its alert states and the two reads that
-    depend on its decision day."""
-    rows = await session.execute(text(KEY_INPUTS), {**_arrays(keys), "open": list(OPEN_PO_STATUSES)})
+    depend on its decision day. An unconfirmed reorder counts as on order for `reorder_ttl_h` hours after
+    its decision, in event time (the key's latest event), so replaying history expires it the same way."""
+    rows = await session.execute(text(KEY_INPUTS), {**_arrays(keys), "open": list(OPEN_PO_STATUSES),
+                                                    "ttl": reorder_ttl_h * 3600.0})
     out = [_key_inputs(r) for r in rows]
     await _add_history(session, [k for k in out if not (k.forecast and k.forecast.get("horizon"))])
     await _add_taken(session, out)
@@ -78,7 +82,8 @@ async def read_inputs(session: AsyncSession, keys: list[Key]) -> list[KeyInputs]
 KEY_INPUTS = f"""
 SELECT s.location, s.sku, s.count_on_hand, s.delta_since_count, s.last_event_at, s.last_sale_at,
   loc.data->>'timezone' AS tz, it.data AS item, si.data AS si, lt.n, lt.mean, lt.std, f.payload AS forecast,
-  g.abc, g.xyz, g.pattern, po.qty, po.expected, ro.waiting, pr.promos, ln.senders, ln.lanes, ln.sender_positions
+  g.abc, g.xyz, g.pattern, po.qty, po.expected, ro.waiting, ro.expired, pr.promos, ln.senders, ln.lanes,
+  ln.sender_positions
 FROM {KEYS}
 JOIN policy.stock s ON s.location = v.location AND s.sku = v.sku
 LEFT JOIN policy.locations loc ON loc.location = s.location
@@ -92,8 +97,9 @@ LEFT JOIN policy.segments g ON g.location = s.location AND g.sku = s.sku
 LEFT JOIN LATERAL (SELECT array_agg(x.open_quantity ORDER BY x.po_id) AS qty,
   array_agg(x.expected_date ORDER BY x.po_id) AS expected FROM policy.po_lines x
   WHERE x.location = s.location AND x.sku = s.sku AND x.status = ANY(CAST(:open AS text[]))) po ON true
-LEFT JOIN LATERAL (SELECT SUM(x.quantity) AS waiting FROM policy.reorders x
-  WHERE x.location = s.location AND x.sku = s.sku AND x.status = 'open') ro ON true
+LEFT JOIN LATERAL (SELECT SUM(x.quantity) FILTER (WHERE x.decided_at > s.last_event_at - make_interval(secs => :ttl))
+  AS waiting, count(*) FILTER (WHERE x.decided_at <= s.last_event_at - make_interval(secs => :ttl)) AS expired
+  FROM policy.reorders x WHERE x.location = s.location AND x.sku = s.sku AND x.status = 'open') ro ON true
 LEFT JOIN LATERAL (SELECT array_agg(x.data ORDER BY x.location, x.start) AS promos FROM policy.promotions x
   WHERE x.sku = s.sku AND x.location IN (s.location, '*')) pr ON true
 LEFT JOIN LATERAL (SELECT array_agg(x.from_location ORDER BY x.from_location) AS senders,
@@ -114,7 +120,8 @@ def _key_inputs(r: Any) -> KeyInputs:
                   segment=r if r.abc is not None else None,
                   promotions=list(r.promos or ()))
     lines = list(zip(r.qty or (), r.expected or (), strict=True))
-    k.on_order = sum(q for q, _ in lines) + float(r.waiting or 0.0)
+    k.waiting, k.expired_reorders = float(r.waiting or 0.0), int(r.expired or 0)
+    k.on_order = sum(q for q, _ in lines) + k.waiting
     k.arrivals = [(d, q) for q, d in lines if d]
     if k.si:
         k.receipts = (int(r.n), float(r.mean or 0), float(r.std or 0))

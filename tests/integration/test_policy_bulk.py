@@ -282,3 +282,40 @@ async def test_a_count_whose_ingest_batch_is_applied_is_due_at_once_and_a_stream
     async with c.uow() as uow:
         await apply_batch(uow, [sale_p])  # P was never decided: its sale settles it
     assert await claim() == {"P"}
+
+
+async def test_an_unconfirmed_reorder_stops_counting_as_on_order_after_its_time_to_live(copies):
+    """A reorder no PO ever lists (orders down) counted as on order forever, so the SKU never reordered
+    again; now it counts for REPLENISH_POLICY_REORDER_TTL_H (24 h) in event time, and the position says so."""
+    c = copies[0]
+    await build(c)
+    a = c.sku("A")
+
+    async def position_and_open_reorders() -> tuple[dict[str, Any], list[Any]]:
+        async with c.sessionmaker() as s:
+            data = (await s.execute(select(models.positions.c.data).where(
+                models.positions.c.location == c.store, models.positions.c.sku == a))).scalar_one()
+            open_ = list(await s.execute(select(models.reorders.c.reorder_id, models.reorders.c.quantity).where(
+                models.reorders.c.location == c.store, models.reorders.c.sku == a,
+                models.reorders.c.status == "open").order_by(models.reorders.c.decided_at)))
+        return data, open_
+
+    position, (first, *more) = await position_and_open_reorders()
+    assert more == [] and position["on_order"] == first.quantity  # the reorder A placed counts as on order
+
+    async def sale_and_decide(at: datetime, quantity: float) -> None:
+        await c.send(c.stock("sale", "A", at, quantity=quantity))
+        async with c.uow() as uow:
+            await decide_keys(uow, [(c.store, a)])
+
+    await sale_and_decide(LAST + timedelta(hours=23), 1)  # within its time to live: counted, no new reorder
+    position, reorders = await position_and_open_reorders()
+    assert [r.reorder_id for r in reorders] == [first.reorder_id] and position["on_order"] == first.quantity
+    assert position["explanation"]["unconfirmed_reorders"] == {"counted": first.quantity, "expired": 0,
+                                                               "ttl_hours": 24.0}
+    # past it: no longer counted, so A (down to 17 after the pass's receipt of 200) reorders again
+    await sale_and_decide(LAST + timedelta(hours=25), 200)
+    position, reorders = await position_and_open_reorders()
+    assert len(reorders) == 2 and reorders[0].reorder_id == first.reorder_id
+    assert position["on_order"] == reorders[1].quantity  # only the new one
+    assert position["explanation"]["unconfirmed_reorders"]["expired"] == 1
