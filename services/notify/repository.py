@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,13 +63,16 @@ async def save_alert(session: AsyncSession, state: AlertState, *, dispatch: bool
     await session.execute(stmt)
 
 
-async def list_alerts(session: AsyncSession, filters: Mapping[str, str | None], *, limit: int = 500
-                      ) -> list[Mapping[str, Any]]:
+async def list_alerts(session: AsyncSession, filters: Mapping[str, str | None], *, limit: int = 500,
+                      before: tuple[datetime, str] | None = None) -> list[Mapping[str, Any]]:
+    """Newest fired first; `before` (last_fired_at, id) continues after the last alert of a previous page."""
     stmt = select(alerts)
     for name, value in filters.items():
         if value:
             stmt = stmt.where(alerts.c[name] == value)
-    stmt = stmt.order_by(alerts.c.last_fired_at.desc(), alerts.c.id).limit(limit)
+    if before is not None:
+        stmt = stmt.where(tuple_(alerts.c.last_fired_at, alerts.c.id) < tuple_(literal(before[0]), literal(before[1])))
+    stmt = stmt.order_by(alerts.c.last_fired_at.desc(), alerts.c.id.desc()).limit(limit)
     return list((await session.execute(stmt)).mappings())
 
 

@@ -1,9 +1,10 @@
 """Notify HTTP API: alerts (list, get, ack, resolve), silences, PO emails. No SQL, no rules here."""
 from __future__ import annotations
 
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from services.notify import handlers
 from services.notify import repository as repo
@@ -40,13 +41,36 @@ async def list_alerts(request: Request, _: Reader,
                       status: Literal["firing", "acknowledged", "resolved"] | None = None,
                       severity: Literal["info", "warning", "critical"] | None = None,
                       type: str | None = None, sku: str | None = None, location: str | None = None,
-                      supplier_id: str | None = None) -> dict:
+                      supplier_id: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+                      cursor: str | None = None) -> dict:
+    """Newest fired first, `limit` per page; `next_cursor` (null on the last page) continues the listing."""
     filters = {"status": status, "severity": severity, "type": type, "sku": sku, "location": location,
                "supplier_id": supplier_id}
     async with _runtime(request).uow() as uow:
-        rows = await repo.list_alerts(uow.session, filters)
+        rows = await repo.list_alerts(uow.session, filters, limit=limit, before=_after(cursor))
         log = await repo.deliveries_of(uow.session, [r["id"] for r in rows])
-    return {"items": [alert_json(r, log[r["id"]], alert_labels(repo.to_state(r))) for r in rows]}
+    last = rows[-1] if len(rows) == limit else None
+    return {"items": [alert_json(r, log[r["id"]], alert_labels(repo.to_state(r))) for r in rows],
+            "next_cursor": _cursor(last) if last else None}
+
+
+def _cursor(row: Any) -> str:
+    # UTC with a Z: a "+00:00" put unencoded into a query string would arrive as a space
+    return f"{row['last_fired_at'].astimezone(UTC).isoformat().replace('+00:00', 'Z')}|{row['id']}"
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    """A previous page's next_cursor: `<last_fired_at ISO 8601>|<id>` of its last alert."""
+    if not cursor:
+        return None
+    at, _, alert_id = cursor.partition("|")
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        when = None
+    if not alert_id or when is None or when.tzinfo is None:
+        raise ApiError(422, "cursor must be the next_cursor of a previous page")
+    return when, alert_id
 
 
 @router.get("/alerts/{alert_id}")

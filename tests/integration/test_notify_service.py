@@ -365,3 +365,26 @@ async def test_refire_seconds_after_resolve_keeps_the_acknowledgement_and_pages_
     await asyncio.sleep(1.0)
     firing = [h for h in receivers["hook"].for_sku(sku) if '"status": "firing"' in h["json"]["message"]]
     assert len(firing) == 1  # the first fire only: the flap did not page again
+
+
+async def test_alerts_are_listed_page_by_page_newest_first(service, receivers):
+    supplier = f"SUP-{uuid.uuid4().hex[:8]}"
+    events = []
+    for minutes in (3, 2, 1, 1):  # two fired at the same moment: the id orders them
+        env = alert_event(sku_name(), test="paging", at=datetime.now(UTC) - timedelta(minutes=minutes))
+        env["data"]["supplier_id"] = supplier
+        events.append(env)
+    await publish(service, *events)
+    listed = f"/v1/alerts?supplier_id={supplier}"
+    await asyncio.to_thread(wait_for, lambda: len(api(service, "GET", listed).json()["items"]) == 4 or None)
+    everything = [a["id"] for a in api(service, "GET", listed).json()["items"]]
+    pages, cursor = [], None
+    while True:
+        reply = api(service, "GET", f"{listed}&limit=3" + (f"&cursor={cursor}" if cursor else "")).json()
+        pages.append([a["id"] for a in reply["items"]])
+        if not (cursor := reply["next_cursor"]):
+            break
+    assert [len(p) for p in pages] == [3, 1] and sum(pages, []) == everything
+    fired = [a["last_fired_at"] for a in api(service, "GET", listed).json()["items"]]
+    assert fired == sorted(fired, reverse=True)
+    assert api(service, "GET", f"{listed}&cursor=yesterday").status_code == 422
