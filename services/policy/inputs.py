@@ -64,8 +64,9 @@ def _arrays(keys: list[Key]) -> dict[str, list[str]]:
 async def read_inputs(session: AsyncSession, keys: list[Key], *, reorder_ttl_h: float = 24.0) -> list[KeyInputs]:
     """Inputs of the keys that have stock in event time, in the order given (keys without one are skipped):
     one statement for everything keyed by the key or its SKU, then its alert states and the two reads that
-    depend on its decision day. An unconfirmed reorder counts as on order for `reorder_ttl_h` hours after
-    its decision, in event time (the key's latest event), so replaying history expires it the same way."""
+    depend on its decision day. An unconfirmed reorder counts as on order for `reorder_ttl_h` hours of wall
+    clock after policy emitted it: a timeout on orders listing it in a PO, not a decision about the past (in
+    event time a replay of history would expire every reorder before its PO could exist)."""
     rows = await session.execute(text(KEY_INPUTS), {**_arrays(keys), "open": list(OPEN_PO_STATUSES),
                                                     "ttl": reorder_ttl_h * 3600.0})
     out = [_key_inputs(r) for r in rows]
@@ -97,8 +98,8 @@ LEFT JOIN policy.segments g ON g.location = s.location AND g.sku = s.sku
 LEFT JOIN LATERAL (SELECT array_agg(x.open_quantity ORDER BY x.po_id) AS qty,
   array_agg(x.expected_date ORDER BY x.po_id) AS expected FROM policy.po_lines x
   WHERE x.location = s.location AND x.sku = s.sku AND x.status = ANY(CAST(:open AS text[]))) po ON true
-LEFT JOIN LATERAL (SELECT SUM(x.quantity) FILTER (WHERE x.decided_at > s.last_event_at - make_interval(secs => :ttl))
-  AS waiting, count(*) FILTER (WHERE x.decided_at <= s.last_event_at - make_interval(secs => :ttl)) AS expired
+LEFT JOIN LATERAL (SELECT SUM(x.quantity) FILTER (WHERE x.created_at > now() - make_interval(secs => :ttl))
+  AS waiting, count(*) FILTER (WHERE x.created_at <= now() - make_interval(secs => :ttl)) AS expired
   FROM policy.reorders x WHERE x.location = s.location AND x.sku = s.sku AND x.status = 'open') ro ON true
 LEFT JOIN LATERAL (SELECT array_agg(x.data ORDER BY x.location, x.start) AS promos FROM policy.promotions x
   WHERE x.sku = s.sku AND x.location IN (s.location, '*')) pr ON true

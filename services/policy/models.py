@@ -96,6 +96,9 @@ reorders = Table(
     Column("kind", String(20), nullable=False, server_default="purchase"),
     Column("status", String(20), nullable=False),  # open (not yet on a PO) | confirmed | closed
     Column("po_id", String(200), nullable=True),
+    # wall clock, unlike decided_at: an open reorder counts as on order for REORDER_TTL_H after it, a timeout
+    # on orders listing it (during a replay of history the PO cannot exist yet in event time)
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("payload", JSONB, nullable=False),
     Index("ix_reorders_key", "location", "sku", "status"),
 )

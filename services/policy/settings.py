@@ -27,8 +27,8 @@ class PolicySettings(BaseSettings):
     decide_batch: int = 25               # keys decided per transaction (bounds how long a new key waits)
     decide_overdue_batch: int = 5        # ... of which at most this many not quiet but past the max delay
     overstock_days: float = 30.0
-    # an emitted reorder that no PO has listed counts as on order this long in event time (orders down, a PO
-    # line without reorder_id): after it the SKU can reorder again instead of waiting on it forever
+    # an emitted reorder that no PO has listed counts as on order this long (wall clock: orders down, a PO
+    # line without reorder_id); after it the SKU can reorder again instead of waiting on it forever
     reorder_ttl_h: float = 24.0
     dead_stock_days: int = 60
     alert_hysteresis: float = 0.2
