@@ -20,7 +20,8 @@ import httpx
 import numpy as np
 from aiokafka import AIOKafkaProducer
 
-from replenish.latency import Receiver, _background
+from replenish.latency import _background
+from replenish.latency_probes import Receiver
 from shared.events.envelope import make_envelope
 from shared.events.topics import POLICY_ALERTS
 from shared.runtime.platform import Platform

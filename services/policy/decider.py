@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from services.policy import repository as repo
 from services.policy import wake
@@ -102,38 +103,41 @@ async def run(runtime, stop: asyncio.Event) -> None:
 
 async def _settled_lane(runtime, stop: asyncio.Event, lagging: Callable[[], bool]) -> None:
     cfg = policy_settings()
-    with wake.listening() as woken:
-        relay = asyncio.create_task(_set_on(stop, woken))
-        try:
-            while not stop.is_set():
-                woken.clear()
-                n, due_in = (0, None) if lagging() else await settled_pass(
-                    runtime.uow, max_wait_s=cfg.decide_max_delay_s, limit=cfg.decide_batch)
-                if n >= cfg.decide_batch:
-                    continue  # more may be settled: no pause
-                await pause(woken, stop, pause_s(due_in, cfg.decide_poll_s), quiet_s=math.inf, due_now_ends=True)
-        finally:
-            relay.cancel()
+    async with _woken_or_stopped(stop) as woken:
+        while not stop.is_set():
+            woken.clear()
+            n, due_in = (0, None) if lagging() else await settled_pass(
+                runtime.uow, max_wait_s=cfg.decide_max_delay_s, limit=cfg.decide_batch)
+            if n >= cfg.decide_batch:
+                continue  # more may be settled: no pause
+            await pause(woken, stop, pause_s(due_in, cfg.decide_poll_s), quiet_s=math.inf, due_now_ends=True)
 
 
 async def _quiet_lane(runtime, stop: asyncio.Event, lagging: Callable[[], bool]) -> None:
     cfg = policy_settings()
+    async with _woken_or_stopped(stop) as woken:
+        while not stop.is_set():
+            woken.clear()
+            behind = lagging()
+            quiet_s = quiet_for(behind, cfg.decide_quiet_s, cfg.decide_max_delay_s)
+            # caught up: a steady stream's overdue keys go a few per pass, so passes stay short for the key
+            # that turns quiet next; catching up, they are most of the work and go a full batch
+            overdue = cfg.decide_batch if behind else cfg.decide_overdue_batch
+            # while behind, nothing is complete: every key waits like the others
+            n, due_in = await decide_pass(runtime.uow, quiet_s=quiet_s, max_wait_s=cfg.decide_max_delay_s,
+                                          limit=cfg.decide_batch, overdue_limit=overdue, settled=not behind)
+            if n >= cfg.decide_batch:
+                continue  # more are due: no pause
+            await pause(woken, stop, pause_s(due_in, cfg.decide_poll_s), quiet_s)
+
+
+@contextlib.asynccontextmanager
+async def _woken_or_stopped(stop: asyncio.Event) -> AsyncIterator[wake.Wakeup]:
+    """A wake-up that stopping sets too, so a lane's pause ends at once on shutdown."""
     with wake.listening() as woken:
         relay = asyncio.create_task(_set_on(stop, woken))
         try:
-            while not stop.is_set():
-                woken.clear()
-                behind = lagging()
-                quiet_s = quiet_for(behind, cfg.decide_quiet_s, cfg.decide_max_delay_s)
-                # caught up: a steady stream's overdue keys go a few per pass, so passes stay short for the
-                # key that turns quiet next; catching up, they are most of the work and go a full batch
-                overdue = cfg.decide_batch if behind else cfg.decide_overdue_batch
-                # while behind, a settled key may have newer inputs unread: it waits like the others
-                n, due_in = await decide_pass(runtime.uow, quiet_s=quiet_s, max_wait_s=cfg.decide_max_delay_s,
-                                              limit=cfg.decide_batch, overdue_limit=overdue, settled=not behind)
-                if n >= cfg.decide_batch:
-                    continue  # more are due: no pause
-                await pause(woken, stop, pause_s(due_in, cfg.decide_poll_s), quiet_s)
+            yield woken
         finally:
             relay.cancel()
 
