@@ -105,9 +105,8 @@ def track_batches(state: dict[Key, dict[str, Any]], marks: list[BatchMark], *, n
     """Count each key's applied events of its latest ingest batch; returns the keys that settled: all of their
     batch is applied (nothing of it can still change their stock) and either it set or moved the stock level
     (a count or an adjustment) or the key was last claimed `max_wait_s` ago or never (a slow mover's sale).
-    Such a key need not wait out the quiet period (repository.SETTLED). A steady stream's sales do not
-    settle their keys: they would be decided after every batch, where the quiet period and the longest wait
-    bound them.
+    Such a key is decided at once (repository.SETTLED). A steady stream's sales settle their key only a max
+    delay after its last claim: deciding it after every batch would cost a decision per batch and key.
 
     A redelivered event counts again and may settle a key early; an event without the attributes makes its
     key's batch unknown. Both only cost an extra decision or the quiet period, never a decision."""
