@@ -30,8 +30,9 @@ async def decide_pass(uow_factory: Callable[[], UnitOfWork], *, quiet_s: float, 
                       settled: bool = True) -> tuple[int, float | None]:
     """Claim up to `limit` quiet or overdue keys (repository.claim_due; with `settled`, keys whose ingest
     batch is complete are the settled lane's), in a short transaction of its own so the consumer never
-    waits on the decider's row locks, then decide them together in one transaction. Returns how many were claimed and, when that was
-    fewer than `limit`, the seconds until the next such key is due (None: none is dirty)."""
+    waits on the decider's row locks, then decide them together in one transaction. Returns how many were
+    claimed and, when that was fewer than `limit`, the seconds until the next such key is due (None: none
+    is dirty)."""
     due_in = None
     async with uow_factory() as uow:
         keys = await repo.claim_due(uow.session, quiet_s, max_wait_s, limit, overdue_limit, settled=settled)
