@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import MetaData, Table
@@ -46,6 +47,9 @@ class ServiceRuntime:
     metadata: MetaData
     consumers: list[ConsumerSpec] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
+    # CONTRACT §10: the end of the latest day whose events and effects are all committed (event clock);
+    # services that decide by day set it, the others report none.
+    decided_through: Callable[[ServiceRuntime], Awaitable[datetime | None]] | None = None
 
     def __post_init__(self) -> None:
         schema = self.metadata.schema

@@ -10,8 +10,10 @@ from typing import Any
 
 import orjson
 
+from services.ingest.domain.normalize import DAY_CLOSE_TOPICS
 from services.ingest.domain.outcomes import Normalized
 from shared.events import topics
+from shared.events.markers import BROADCAST_HEADER, DAY_CLOSED
 
 # Topics whose events move a location's stock; policy applies them per <location>:<sku> key.
 MOVEMENT_TOPICS = frozenset({topics.SALES, topics.STOCK})
@@ -28,6 +30,22 @@ def envelope_id(source: str, event_id: str) -> str:
     """
     text = hashlib.blake2b(f"ingest\x1f{source}\x1f{event_id}".encode(), digest_size=16).hexdigest()
     return f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{_VARIANT[text[16]]}{text[17:20]}-{text[20:]}"
+
+
+def outbox_rows(out: Normalized) -> list[dict[str, Any]]:
+    """The outbox rows of one canonical record: one, or a day-closed marker per movement topic."""
+    if out.topic == DAY_CLOSE_TOPICS:
+        return [_marker_row(out, topic) for topic in (topics.SALES, topics.STOCK)]
+    return [outbox_row(out)]
+
+
+def _marker_row(out: Normalized, topic: str) -> dict[str, Any]:
+    """A broadcast row: the relay sends one copy per partition, after every row before it (docs/clock.md)."""
+    event, data = out.event, {k: v for k, v in out.payload.items() if k != "time"}
+    env = {"specversion": "1.0", "id": f"{envelope_id(event.source, event.id)}:{topic}",
+           "source": f"replenish/ingest/{event.source}", "type": DAY_CLOSED, "time": out.payload["time"],
+           "subject": out.key, "datacontenttype": "application/json", "data": data}
+    return {"topic": topic, "key": None, "payload": orjson.dumps(env), "headers": {BROADCAST_HEADER: "1"}}
 
 
 def outbox_row(out: Normalized) -> dict[str, Any]:

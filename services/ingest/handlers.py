@@ -12,7 +12,7 @@ from services.ingest.domain.batch import release_pending as release_order
 from services.ingest.domain.fastlane import LEDGER_EFFECT, Lookups, Movement, fast_batch
 from services.ingest.domain.master import MASTER_APPLIED, MasterSnapshot, apply_master_in_place
 from services.ingest.domain.outcomes import Normalized, Pending, Rejected, Unreadable
-from services.ingest.envelopes import envelope_bytes, iso_time, mark_batch, outbox_row
+from services.ingest.envelopes import envelope_bytes, iso_time, mark_batch, outbox_rows
 from shared.db.uow import UnitOfWork
 from shared.events.canonical import MASTER_TYPES, CanonicalEvent, validate_event
 from shared.observability.metrics import EVENTS
@@ -108,6 +108,16 @@ def ledger_row(outcome: Normalized | Pending) -> dict[str, Any]:
 async def publish(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
     """Many canonical events go into the outbox as batched rows (one per few thousand events, expanded by the
     relay in order): a row per event cost PostgreSQL an insert, a select and an update each (py-spy)."""
+    start = 0
+    for end, row in enumerate(rows):
+        if row.get("headers"):  # a day-closed marker: after the run before it, in outbox order
+            await _publish_run(uow, rows[start:end])
+            await uow.publish_many([row])
+            start = end + 1
+    await _publish_run(uow, rows[start:])
+
+
+async def _publish_run(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
     messages = mark_batch([(r["topic"], r["key"], r["payload"]) for r in rows])
     if len(messages) >= BULK_OUTBOX:
         await uow.publish_batch(messages)
@@ -188,7 +198,7 @@ async def _apply(uow: UnitOfWork, batch: BatchResult, items: Sequence[object], o
     rows, quarantined, released = [], [], set()
     for index, outcome in enumerate(batch.outcomes):
         if isinstance(outcome, Normalized):
-            rows.append(outbox_row(outcome))
+            rows.extend(outbox_rows(outcome))
             if outcome.event.type in MASTER_TYPES:
                 await repo.save_master(uow.session, outcome.event.type, outcome.key, items[index],
                                        outcome.event.time)
@@ -239,7 +249,7 @@ async def release_pending(uow: UnitOfWork, snapshot: MasterSnapshot, reasons: se
         if isinstance(outcome, Normalized):
             if event.type in MASTER_TYPES:
                 await repo.save_master(uow.session, event.type, outcome.key, row.raw, event.time)
-            rows.append(outbox_row(outcome))
+            rows.extend(outbox_rows(outcome))
             await repo.record_movement(uow.session, ledger_row(outcome))
             done.append(row.id)
         elif isinstance(outcome, Rejected):

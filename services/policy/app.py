@@ -1,11 +1,15 @@
 """Composition root of the policy service."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import FastAPI
 
 from services.policy import decider, models, routes, segmenter
 from services.policy.batch import apply_batch
 from services.policy.handlers import TOPICS
+from shared.clock import clock_mode
+from shared.events.markers import decided_through
 from shared.http.app import build_app
 from shared.service import ConsumerSpec, ServiceRuntime
 from shared.settings import ServiceSettings, load_settings
@@ -18,10 +22,20 @@ def policy_consumers() -> list[ConsumerSpec]:
     return [ConsumerSpec("events", TOPICS, None, batch_size=500, batch_handler=apply_batch, urgent=True)]
 
 
+async def _decided_through(runtime: ServiceRuntime) -> datetime | None:
+    async with runtime.sessionmaker() as session:
+        return await decided_through(session, models.decided_days)
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or load_settings("policy")
     runtime = ServiceRuntime(settings, models.metadata)
     runtime.consumers += policy_consumers()
-    runtime.tasks.append(decider.run)
-    runtime.tasks.append(segmenter.run)
+    if clock_mode() == "event":
+        # decisions come from closed days (closing.py), never from the wall-clock lanes; segments are not
+        # recomputed on the wall clock either (a replay could not reproduce them)
+        runtime.decided_through = _decided_through
+    else:
+        runtime.tasks.append(decider.run)
+        runtime.tasks.append(segmenter.run)
     return build_app(runtime, title="Replenish policy", routers=[routes.router])

@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text, tuple_
 
+from services.policy import closing
 from services.policy import repository as repo
 from services.policy.handlers import dispatch
 from services.policy.models import locations, stock
 from services.policy.settings import policy_settings
 from services.policy.wake import notify_after_commit
+from shared.clock import clock_mode
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
 from shared.events.topics import SaleRecorded, StockChanged
@@ -67,7 +69,9 @@ async def apply_batch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
         run = []
         await dispatch(uow, env)
     settled |= await apply_stock_events(uow, run)
-    if envelopes:
+    if clock_mode() == "event":
+        await closing.after_batch(uow, envelopes)  # decisions by closed day, in this transaction
+    elif envelopes:
         notify_after_commit(uow.session, due_now=settled)
 
 

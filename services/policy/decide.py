@@ -8,6 +8,7 @@ each key were decided and written one after another.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -34,12 +35,14 @@ from services.policy.domain.model import (
 from services.policy.domain.position import compute_position
 from services.policy.domain.promotions import with_promotions
 from services.policy.domain.reorder import decide_reorder, why_not
-from services.policy.domain.rules import RuleOutcome, RuleSet, apply_rules, parse_rules
+from services.policy.domain.rules import RuleError, RuleOutcome, RuleSet, apply_rules, parse_rules
 from services.policy.inputs import Key, KeyInputs, read_inputs, read_rules
 from services.policy.models import locations
 from services.policy.outputs import jsonable, write_decisions
 from services.policy.settings import PolicySettings, policy_settings
 from shared.db.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,12 @@ async def recompute(uow: UnitOfWork, location: str, sku: str) -> Position | None
     return decided[0].position if decided else None
 
 
-async def decide_keys(uow: UnitOfWork, keys: list[Key]) -> list[Decided]:
-    """Decide the keys in the order given and write the outcome; keys without stock are skipped."""
+async def decide_keys(uow: UnitOfWork, keys: list[Key], *, as_of: datetime | None = None) -> list[Decided]:
+    """Decide the keys in the order given and write the outcome; keys without stock are skipped. `as_of`: the
+    closed day's end under the event clock (else each key's latest event time)."""
     cfg = policy_settings()
-    inputs = await read_inputs(uow.session, keys, reorder_ttl_h=cfg.reorder_ttl_h)
+    ttl_h = cfg.reorder_ttl_h if as_of is None else cfg.event_reorder_ttl_h
+    inputs = await read_inputs(uow.session, keys, reorder_ttl_h=ttl_h, as_of=as_of)
     if not inputs:
         return []
     rules = await _rules(uow)
@@ -171,7 +176,19 @@ async def _rules(uow: UnitOfWork) -> RuleSet:
 async def _read_rules(uow: UnitOfWork) -> RuleSet:
     doc, overrides = await read_rules(uow.session)
     doc = doc or {"version": 0, "rules": []}
-    return parse_rules({"version": doc.get("version", 0), "rules": [*overrides, *doc.get("rules", [])]})
+    return parse_rules({"version": doc.get("version", 0), "rules": [*_valid(overrides), *doc.get("rules", [])]})
+
+
+def _valid(overrides: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Overrides stored before a fix may not parse: one bad override must not stop every decision."""
+    good = []
+    for rule in overrides:
+        try:
+            parse_rules({"version": 0, "rules": [rule]})
+            good.append(rule)
+        except RuleError:
+            log.warning("ignoring override %s: it is not a valid rule", rule.get("id"), exc_info=True)
+    return good
 
 
 async def local_day(uow: UnitOfWork, location: str, at: datetime) -> date:

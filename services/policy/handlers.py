@@ -6,7 +6,7 @@ from datetime import datetime
 from services.policy import repository as repo
 from services.policy.decide import local_day
 from services.policy.domain.rules import policy_event_rule
-from services.policy.models import items, lanes, locations, overrides, promotions, supplier_items
+from services.policy.models import forecast_history, items, lanes, locations, overrides, promotions, supplier_items
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
 from shared.events.topics import (
@@ -100,6 +100,8 @@ async def on_master(uow: UnitOfWork, env: Envelope) -> None:
         affected = await repo.keys_for_sku(uow.session, data["sku"])
     elif master.type == "policy":
         rule = policy_event_rule(data)
+        if rule is None:
+            return
         await repo.upsert(uow.session, overrides, {"scope": rule["id"], "data": rule})
         if data.get("sku"):
             affected = await repo.keys_for_sku(uow.session, data["sku"])
@@ -109,9 +111,10 @@ async def on_master(uow: UnitOfWork, env: Envelope) -> None:
 
 async def on_forecast(uow: UnitOfWork, env: Envelope) -> None:
     forecast = DemandForecast.model_validate(env.data)
-    await repo.upsert(uow.session, repo.forecasts, {"location": forecast.location, "sku": forecast.sku,
-                                                    "as_of": forecast.as_of,
-                                                    "payload": forecast.model_dump(mode="json")})
+    row = {"location": forecast.location, "sku": forecast.sku, "as_of": forecast.as_of,
+           "payload": forecast.model_dump(mode="json")}
+    await repo.upsert(uow.session, repo.forecasts, row)
+    await repo.upsert(uow.session, forecast_history, row)  # the event clock reads the one as of D - 1
     if await repo.stock_row(uow.session, forecast.location, forecast.sku):
         await recompute(uow, forecast.location, forecast.sku)
 
@@ -137,13 +140,24 @@ async def on_purchase_order(uow: UnitOfWork, env: Envelope) -> None:
     reorder_ids = [ln.reorder_id for ln in po.lines if ln.reorder_id]
     await repo.set_reorders_status(uow.session, reorder_ids, "confirmed" if open_ or po.status == "received"
                                    else "closed", po.po_id)
-    if po.status == "received" and po.sent_at and po.received_at:
-        days = (po.received_at - po.sent_at).total_seconds() / 86400
-        for ln in po.lines:
-            await repo.upsert(uow.session, repo.lead_times, {"po_id": po.po_id, "sku": ln.sku,
-                                                             "supplier_id": po.supplier_id, "days": days})
+    if po.status == "received" and po.received_at:
+        await _learn_lead_time(uow, po)
     for ln in po.lines:
         await recompute(uow, ln.location, ln.sku)
+
+
+async def _learn_lead_time(uow: UnitOfWork, po: PurchaseOrderChanged) -> None:
+    """Replenishment lead time (CONTRACT §10): the location's local receipt date minus its local decision date,
+    whole days. Both are event times (the PO's created_at is its reorder's decision under the event clock), so a
+    replay of history learns what live learned; a value ≤ 0 (clock skew, a receipt booked early) is never kept."""
+    decided = po.created_at or po.sent_at
+    if decided is None:
+        return
+    for ln in po.lines:
+        days = ((await local_day(uow, ln.location, po.received_at)) - (await local_day(uow, ln.location, decided))).days
+        if days >= 1:
+            await repo.upsert(uow.session, repo.lead_times, {"po_id": po.po_id, "sku": ln.sku,
+                                                             "supplier_id": po.supplier_id, "days": float(days)})
 
 
 HANDLERS = {

@@ -61,15 +61,17 @@ def _arrays(keys: list[Key]) -> dict[str, list[str]]:
     return {"locs": [k[0] for k in keys], "skus": [k[1] for k in keys]}
 
 
-async def read_inputs(session: AsyncSession, keys: list[Key], *, reorder_ttl_h: float = 24.0) -> list[KeyInputs]:
+async def read_inputs(session: AsyncSession, keys: list[Key], *, reorder_ttl_h: float = 24.0,
+                      as_of: datetime | None = None) -> list[KeyInputs]:
     """Inputs of the keys that have stock in event time, in the order given (keys without one are skipped):
     one statement for everything keyed by the key or its SKU, then its alert states and the two reads that
     depend on its decision day. An unconfirmed reorder counts as on order for `reorder_ttl_h` hours of wall
     clock after policy emitted it: a timeout on orders listing it in a PO, not a decision about the past (in
     event time a replay of history would expire every reorder before its PO could exist)."""
-    rows = await session.execute(text(KEY_INPUTS), {**_arrays(keys), "open": list(OPEN_PO_STATUSES),
-                                                    "ttl": reorder_ttl_h * 3600.0})
-    out = [_key_inputs(r) for r in rows]
+    statement = KEY_INPUTS if as_of is None else KEY_INPUTS_AS_OF
+    params = {**_arrays(keys), "open": list(OPEN_PO_STATUSES), "ttl": reorder_ttl_h * 3600.0}
+    rows = await session.execute(text(statement), params if as_of is None else {**params, "as_of": as_of})
+    out = [_key_inputs(r, as_of) for r in rows]
     await _add_history(session, [k for k in out if not (k.forecast and k.forecast.get("horizon"))])
     await _add_taken(session, out)
     await _add_alerts(session, out)
@@ -110,13 +112,26 @@ LEFT JOIN LATERAL (SELECT array_agg(x.from_location ORDER BY x.from_location) AS
 WHERE s.last_event_at IS NOT NULL
 ORDER BY v.n
 """
+# Under the event clock (docs/clock.md) a key is decided as of its closed day's end `:as_of`: the forecast is
+# the latest one made before that day began (as of D - 1 or earlier), and an unconfirmed reorder's time to live
+# runs in event time from its decision.
+KEY_INPUTS_AS_OF = KEY_INPUTS.replace(
+    "LEFT JOIN policy.forecasts f ON f.location = s.location AND f.sku = s.sku",
+    "LEFT JOIN LATERAL (SELECT h.payload FROM policy.forecast_history h WHERE h.location = s.location "
+    "AND h.sku = s.sku AND h.as_of < CAST(CAST(:as_of AS timestamptz) AT TIME ZONE "
+    "COALESCE(loc.data->>'timezone', 'UTC') AS date) ORDER BY h.as_of DESC LIMIT 1) f ON true").replace(
+    "x.created_at > now() - make_interval(secs => :ttl)",
+    "x.decided_at > CAST(:as_of AS timestamptz) - make_interval(secs => :ttl)").replace(
+    "x.created_at <= now() - make_interval(secs => :ttl)",
+    "x.decided_at <= CAST(:as_of AS timestamptz) - make_interval(secs => :ttl)")
 
 
-def _key_inputs(r: Any) -> KeyInputs:
+def _key_inputs(r: Any, as_of: datetime | None = None) -> KeyInputs:
     """One row of KEY_INPUTS as the key's inputs; backorder stays 0 (stores lose unserved sales: a sale is
-    only recorded when it is served)."""
+    only recorded when it is served). `as_of` is the closed day's end under the event clock."""
+    at = as_of or r.last_event_at
     k = KeyInputs(location=r.location, sku=r.sku, on_hand=(r.count_on_hand or 0.0) + r.delta_since_count,
-                  as_of=r.last_event_at, last_sale_at=r.last_sale_at, day=local_day_in(r.tz, r.last_event_at),
+                  as_of=at, last_sale_at=r.last_sale_at, day=local_day_in(r.tz, at),
                   item=r.item or {}, si=r.si, forecast=r.forecast,
                   segment=r if r.abc is not None else None,
                   promotions=list(r.promos or ()))

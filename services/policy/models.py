@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db.tables import plumbing_tables
+from shared.events.markers import day_marks_table, decided_days_table
 
 metadata = MetaData(schema="policy")
 outbox, outbox_checkpoint, inbox = plumbing_tables(metadata)
@@ -169,4 +170,24 @@ decisions = Table(
     Column("kind", String(40), nullable=False),
     Column("data", JSONB, nullable=False),
     Index("ix_decisions_key", "location", "sku", "id"),
+)
+
+# Event clock (docs/clock.md): markers seen, the latest decided day per location, and the forecasts by as_of
+# so a decision for day D reads the forecast as of D - 1 even when forecast has run ahead.
+day_marks = day_marks_table(metadata)
+decided_days = decided_days_table(metadata)
+
+location_days = Table(
+    "location_days", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("first_day", Date, nullable=False),   # the first local day with an event: nothing to wait for before it
+    Column("seen_day", Date, nullable=False),    # the latest local day with an event: every earlier day has passed
+)
+
+forecast_history = Table(
+    "forecast_history", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("as_of", Date, primary_key=True),
+    Column("payload", JSONB, nullable=False),
 )

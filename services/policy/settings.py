@@ -13,6 +13,11 @@ class PolicySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REPLENISH_POLICY_", extra="ignore")
 
     default_service_level: float = 0.95   # before a SKU-location has a segment
+    # Event clock (docs/clock.md): wait for forecast's day close before deciding the next day (off: decide on
+    # the forecasts there are, which a replay cannot reproduce), and an unconfirmed reorder's time to live in
+    # event time (orders confirms it when the day closes, a day later at the latest).
+    event_wait_for_forecast: bool = True
+    event_reorder_ttl_h: float = 72.0
     service_level_a: float = 0.98
     service_level_b: float = 0.95
     service_level_c: float = 0.90

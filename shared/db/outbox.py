@@ -16,6 +16,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.events.markers import BROADCAST_HEADER, fan_out
 from shared.observability.metrics import OUTBOX_BACKLOG
 
 log = logging.getLogger(__name__)
@@ -175,8 +176,9 @@ class OutboxRelay:
         open_: dict[tuple[str, int], Any] = {}
         created: list[tuple[str, int, Any]] = []
         counts = {topic: len(await self.producer.partitions_for(topic)) for topic in {m[0] for m in messages}}
-        for topic, key, value, headers in messages:
-            partition = self._partition(key, counts[topic])
+        for topic, key, value, headers in _fanned_out(messages, counts):
+            partition = self._partition(key, counts[topic]) if isinstance(key, bytes | None) else key
+            key = None if isinstance(key, int) else key
             builder = open_.get((topic, partition))
             if builder is None or builder.append(timestamp=None, key=key, value=value,
                                                  headers=headers or []) is None:
@@ -201,6 +203,19 @@ class OutboxRelay:
                 self._partitions.clear()
             cached = self._partitions[(key, count)] = DefaultPartitioner()(key, every, every)
         return cached
+
+
+def _fanned_out(messages: list[tuple[str, bytes | None, bytes, list | None]], counts: dict[str, int]) -> list:
+    """A broadcast message (a day-closed marker) becomes one copy per partition, its key replaced by the
+    partition number, in the place of the original, so it follows everything published before it."""
+    out: list = []
+    for topic, key, value, headers in messages:
+        if headers and any(name == BROADCAST_HEADER for name, _ in headers):
+            n = counts[topic]
+            out += [(topic, p, fan_out(value, topic, p, n), None) for p in range(n)]
+        else:
+            out.append((topic, key, value, headers))
+    return out
 
 
 def _within(heads: list[Any], max_bytes: int) -> list[int]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db.outbox import BATCH_HEADER, encode_messages
-from shared.events.envelope import Envelope, make_envelope
+from shared.events.envelope import Envelope, deterministic_id, make_envelope
+from shared.events.markers import BROADCAST_HEADER, DAY_CLOSED, marker_data
 
 MESSAGES_PER_ROW = 5000  # keeps one outbox row at a few MB; the relay sends up to 20,000 messages a round
 
@@ -59,6 +60,14 @@ class UnitOfWork:
             topic=topic, key=key, payload=env.to_bytes(), headers=headers))
         self._published += 1
         return env
+
+    async def publish_marker(self, topic: str, *, stream: str, location: str, day: date, time: datetime) -> None:
+        """A day-closed marker for every partition of `topic`, after everything this transaction published."""
+        env = make_envelope(source=self.source, type=DAY_CLOSED, time=time, data=marker_data(stream, location, day),
+                            id=deterministic_id("day_closed", self.source, topic, stream, location, day))
+        await self.session.execute(insert(self._outbox).values(
+            topic=topic, key=None, payload=env.to_bytes(), headers={BROADCAST_HEADER: "1"}))
+        self._published += 1
 
     async def publish_many(self, rows: list[dict[str, Any]]) -> None:
         """Bulk form of publish: rows of {topic, key, payload(bytes), headers}."""

@@ -51,6 +51,9 @@ def ops_router(watermark: WatermarkFn | None) -> APIRouter:
         if "event_time" not in body:
             marks = [m for m in (loop.progress.watermark() for loop in runtime.loops) if m]
             body["event_time"] = min(marks).isoformat() if marks else None
+        if "decided_through" not in body:
+            through = await runtime.decided_through(runtime) if runtime.decided_through else None
+            body["decided_through"] = through.isoformat() if through else None
         body.setdefault("consumer_lag", runtime.consumer_lag())
         body.setdefault("outbox_backlog", runtime.relay.backlog if runtime.relay else None)
         return body

@@ -17,7 +17,10 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.JSONRenderer()],
+        # format_exc_info turns stdlib's exc_info into the traceback text (without it a log line carried only
+        # "<traceback object at 0x…>")
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.format_exc_info,
+                    structlog.processors.JSONRenderer()],
         foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name]))
     root = logging.getLogger()
     root.handlers[:] = [handler]

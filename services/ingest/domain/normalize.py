@@ -19,6 +19,7 @@ from shared.events.canonical import (
 )
 from shared.events.topics import MASTER, PROMOTIONS, SALES, STOCK
 
+DAY_CLOSE_TOPICS = "*day_close*"  # not a topic: the marker goes to SALES and STOCK, every partition
 MOVEMENT_TOPICS = {"sale": SALES, "return": SALES, "stock_count": STOCK, "stock_adjustment": STOCK}
 
 
@@ -28,6 +29,8 @@ def normalize(event: CanonicalEvent, snapshot: MasterSnapshot) -> Outcome:
         return _movement(event, snapshot)
     if event.type == "promotion":
         return _promotion(event, snapshot)
+    if event.type == "day_close":
+        return _day_close(event, snapshot)
     if event.type == "item":
         return _item(event, snapshot)
     return _master(event, snapshot)
@@ -122,6 +125,17 @@ def _promotion(event: CanonicalEvent, snapshot: MasterSnapshot) -> Outcome:
         if getattr(data, name) is not None:
             payload[name] = getattr(data, name)
     return Normalized(event, PROMOTIONS, f"{location or '*'}:{sku}", payload)
+
+
+def _day_close(event: CanonicalEvent, snapshot: MasterSnapshot) -> Outcome:
+    """A closed business day: a marker for every partition of the sales and stock topics (docs/clock.md)."""
+    location = _pending_location(event, snapshot, event.data.location)
+    if isinstance(location, Pending):
+        return location
+    zone = snapshot.location(location).timezone
+    day = local_day(event.data.date, zone)
+    return Normalized(event, DAY_CLOSE_TOPICS, location, {"stream": "ingest", "location": location,
+                                                          "date": day.isoformat(), "time": event.time.isoformat()})
 
 
 def _own_day(value: date | datetime) -> date:

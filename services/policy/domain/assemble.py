@@ -1,6 +1,7 @@
 """Pure assembly of one key's decision inputs (demand view, lead time, donors, day) from the rows read for it."""
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,8 +57,11 @@ def history_demand(first_sale: date | None, sales: dict[date, float], day: date)
 
 def blend_lead_time(si: dict[str, Any] | None, receipts: int, mean: float,
                     std: float) -> tuple[float, float, dict[str, Any]]:
-    """Master-data lead time blended with learned sent→received times (master counts as a few receipts)."""
-    lead, lead_std = float((si or {}).get("lead_time_days", 7.0)), float((si or {}).get("lead_time_std_days") or 0)
+    """Master-data lead time blended with learned decision→receipt days (master counts as a few receipts).
+    Whatever is stored, the result is finite and ≥ 0: a NaN or negative input falls back to the master value."""
+    lead = _sane(_number((si or {}).get("lead_time_days"), 7.0), 7.0)
+    lead_std = _sane(_number((si or {}).get("lead_time_std_days"), 0.0), 0.0)
+    mean, std = _sane(mean, lead), _sane(std, 0.0)
     if not si:
         return lead, lead_std, {"source": "default"}
     if not receipts:
@@ -67,6 +71,18 @@ def blend_lead_time(si: dict[str, Any] | None, receipts: int, mean: float,
     blended_std = (w * lead_std + n * std) / (w + n) if n > 1 else lead_std
     return blended, blended_std, {"source": "blended", "receipts": n, "learned_mean": mean, "learned_std": std,
                                   "master": lead, "formula": f"(w·master + n·learned)/(w+n), w={w}, n={n}"}
+
+
+def _number(value: Any, default: float) -> float:
+    try:
+        return float(value) if value is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _sane(value: float, default: float) -> float:
+    """A finite value ≥ 0, else the default (lead times and their spread are never negative or NaN)."""
+    return value if math.isfinite(value) and value >= 0 else default
 
 
 def donors_from(lanes: list[tuple[dict[str, Any], dict[str, Any]]]) -> tuple[Donor, ...]:

@@ -111,21 +111,26 @@ def apply_rules(rules: RuleSet, ctx: dict[str, Any], base: PolicyParams, on: dat
                 forced += action.get("alert_types", []) if action.get("fire", False) else []
                 continue
             changes[ACTIONS[name][0]] = action.get("value", True)
+            if name in ("set_fill_rate", "set_service_level"):  # the last target set decides its kind
+                changes["service_metric"] = "fill" if name == "set_fill_rate" else "cycle"
     params = replace(base, **changes, applied_rules=(*base.applied_rules, *matched))
     return RuleOutcome(params, tuple(dict.fromkeys(receivers)), tuple(dict.fromkeys(forced)), tuple(matched))
 
 
-_POLICY_EVENT_ACTIONS = {"service_level": "set_service_level", "review_days": "set_review_days",
+_POLICY_EVENT_ACTIONS = {"fill_rate": "set_fill_rate", "service_level": "set_service_level",
+                         "review_days": "set_review_days",
                          "min": "set_min", "max": "set_max", "safety_days": "set_safety_days",
                          "fixed_order_cost": "set_fixed_order_cost", "holding_rate": "set_holding_rate"}
 
 
-def policy_event_rule(data: dict[str, Any], version: int = 1, priority: int = 100) -> dict[str, Any]:
+def policy_event_rule(data: dict[str, Any], version: int = 1, priority: int = 100) -> dict[str, Any] | None:
     """The rule dict for a CONTRACT §3 `policy` event (a planner's override)."""
     keys = ("sku", "category", "location")
     scope = [{"field": f, "op": "eq", "value": data[f]} for f in keys if data.get(f)]
     then = [{"action": a, "value": data[k]}
             for k, a in _POLICY_EVENT_ACTIONS.items() if data.get(k) is not None]
     rule_id = "policy:" + ":".join(str(data.get(f) or "*") for f in ("sku", "category", "location"))
+    if not then:  # nothing it sets that policy knows: no rule, rather than one that fails every decision
+        return None
     rule = {"id": rule_id, "version": version, "priority": priority, "then": then}
     return rule | ({"when": {"all": scope}} if scope else {})

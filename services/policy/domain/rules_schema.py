@@ -15,6 +15,8 @@ ALERT_TYPES = {"stockout_risk", "below_safety_stock", "stockout", "overstock", "
 # action -> (PolicyParams field or None, value check, description of a valid value)
 ACTIONS: dict[str, tuple[str | None, Any, str]] = {
     "set_service_level": ("service_level", lambda v: _num(v) and 0 < v < 1, "a number between 0 and 1"),
+    # a target fill rate: the service level is then met as a fill rate (k from the loss function)
+    "set_fill_rate": ("service_level", lambda v: _num(v) and 0 < v < 1, "a number between 0 and 1"),
     "set_min": ("min_level", lambda v: _num(v) and v >= 0, "a number ≥ 0"),
     "set_max": ("max_level", lambda v: _num(v) and v >= 0, "a number ≥ 0"),
     "set_review_days": ("review_days", lambda v: _num(v) and v > 0, "a number > 0"),

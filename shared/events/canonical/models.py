@@ -126,6 +126,7 @@ class PolicyData(_Data):
     category: Text | None = None
     location: Code | None = None
     service_level: Fraction | None = None
+    fill_rate: Fraction | None = None
     review_days: NonNegative | None = None
     min: NonNegative | None = None
     max: NonNegative | None = None
@@ -134,15 +135,22 @@ class PolicyData(_Data):
     holding_rate: NonNegative | None = None
 
 
+class DayCloseData(_Data):
+    """The location's business day `date` is closed: no event with a time in that day follows (日结)."""
+
+    location: Code
+    date: DayOrInstant
+
+
 EventData = (SaleData | ReturnData | StockCountData | StockAdjustmentData | ItemData | LocationData | LaneData
-             | SupplierData | SupplierItemData | PromotionData | PolicyData)
+             | SupplierData | SupplierItemData | PromotionData | PolicyData | DayCloseData)
 EventType = Literal["sale", "return", "stock_count", "stock_adjustment", "item", "location", "lane",
-                    "supplier", "supplier_item", "promotion", "policy"]
+                    "supplier", "supplier_item", "promotion", "policy", "day_close"]
 DATA_MODELS: dict[str, type[_Data]] = {
     "sale": SaleData, "return": ReturnData, "stock_count": StockCountData,
     "stock_adjustment": StockAdjustmentData, "item": ItemData, "location": LocationData, "lane": LaneData,
     "supplier": SupplierData, "supplier_item": SupplierItemData, "promotion": PromotionData,
-    "policy": PolicyData,
+    "policy": PolicyData, "day_close": DayCloseData,
 }
 EVENT_TYPES = tuple(DATA_MODELS)
 MASTER_TYPES = ("item", "location", "lane", "supplier", "supplier_item", "policy")
