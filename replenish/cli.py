@@ -122,6 +122,9 @@ def _register_optional() -> None:
             simulate)
     except ImportError:
         pass
+    from replenish.replay.cli import replay
+    app.command("replay", help="Replay a demand history through the live platform and score it (CONTRACT §9).")(
+        replay)
     try:
         from replenish.bench import bench
         app.command("bench", help="Run the benchmarks (docs/benchmarks.md).",

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from services.orders import repository as repo
 from services.orders.domain import AuditEntry, PurchaseOrder
-from services.orders.handlers import commit_change, redeliver, utcnow
+from services.orders.handlers import commit_change, redeliver
+from shared.clock import Clock
 from shared.service import ServiceRuntime
 
 Change = Callable[[PurchaseOrder, datetime], tuple[PurchaseOrder, list[AuditEntry]]]
@@ -21,10 +22,12 @@ def visible_to_supplier(po: PurchaseOrder, supplier_id: str) -> bool:
     return po.supplier_id == supplier_id and po.sent_at is not None and not po.is_transfer
 
 
-async def change_po(runtime: ServiceRuntime, po_id: str, change: Change,
+async def change_po(runtime: ServiceRuntime, po_id: str, change: Change, *, clock: Clock,
                     supplier_id: str | None = None, redeliver_after: bool = False) -> PurchaseOrder:
-    """One locked, audited change; `redeliver_after` hands the (same) revision to delivery again."""
-    now = utcnow()
+    """One locked, audited change at `clock.now()` (event time under the event clock: an approval or a
+    supplier's acknowledgement is stamped, and checked against the PO's dates, in the PO's own time);
+    `redeliver_after` hands the (same) revision to delivery again."""
+    now = clock.now()
     async with runtime.uow() as uow:
         po = await repo.get_po(uow.session, po_id, lock=True)
         if po is None or (supplier_id is not None and not visible_to_supplier(po, supplier_id)):

@@ -1,4 +1,5 @@
-"""Tables of the orders schema: POs (JSONB + indexed columns), audit, reorder index, master copies, sending."""
+"""Tables of the orders schema: POs (JSONB + indexed columns), audit, reorder index, master copies, sending,
+and the event clock's day markers and decided days."""
 from __future__ import annotations
 
 from sqlalchemy import (
@@ -21,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db.tables import plumbing_tables
+from shared.events.markers import day_marks_table, decided_days_table
 
 metadata = MetaData(schema="orders")
 outbox, outbox_checkpoint, inbox = plumbing_tables(metadata)
@@ -73,6 +75,13 @@ supplier_items = Table(
     "supplier_items", metadata,
     Column("supplier_id", String(200), primary_key=True),
     Column("sku", String(200), primary_key=True),
+    Column("data", JSONB, nullable=False),
+)
+
+# Location master data (its timezone: where a local day ends for the event clock)
+locations = Table(
+    "locations", metadata,
+    Column("location", String(200), primary_key=True),
     Column("data", JSONB, nullable=False),
 )
 
@@ -141,3 +150,8 @@ receipt_flags = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_receipt_flags_po", "po_id"),
 )
+
+# Event clock (docs/clock.md): policy's day_closed markers seen on the reorder topic, and per location the
+# latest local day whose reorders are all on POs closed for consolidation and submitted (decided_through).
+day_marks = day_marks_table(metadata)
+decided_days = decided_days_table(metadata)

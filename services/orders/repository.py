@@ -1,7 +1,8 @@
-"""Async repositories of the orders schema: POs as domain objects, audit, index, master, sending state."""
+"""Async repositories of the orders schema: POs as domain objects, audit, index, master, sending state,
+and the event clock's markers and decided days."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, or_, select, update
@@ -10,11 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.codec import po_from_dict, po_to_dict
 from services.orders.domain import AuditEntry, CircuitBreaker, PurchaseOrder, SupplierItem
-from services.orders.domain.model import SENT, TRANSFER_PREFIX, WITH_SUPPLIER
+from services.orders.domain.model import PROPOSED, SENT, TRANSFER_PREFIX, WITH_SUPPLIER
 from services.orders.models import (
     alert_states,
     breakers,
+    day_marks,
+    decided_days,
     deliveries,
+    locations,
     po_audit,
     purchase_orders,
     receipt_flags,
@@ -23,6 +27,8 @@ from services.orders.models import (
     suppliers,
     webhooks,
 )
+from shared.events import markers
+from shared.events.markers import DayMark, day_end
 
 PO = purchase_orders.c
 
@@ -33,14 +39,19 @@ async def get_po(session: AsyncSession, po_id: str, *, lock: bool = False) -> Pu
     return po_from_dict(row.data) if row else None
 
 
-async def save_po(session: AsyncSession, po: PurchaseOrder, now: datetime) -> None:
-    """Upsert the PO; every save marks it for the next delay pass (see delay_candidates)."""
+async def save_po(session: AsyncSession, po: PurchaseOrder) -> None:
+    """Upsert the PO; every save marks it for the next delay pass (see delay_candidates).
+
+    updated_at is processing time (the database's clock), never event time: mark_checked compares it to
+    tell a PO saved again since the pass read it, which two saves at one event time could not.
+    """
     values = {"po_id": po.po_id, "supplier_id": po.supplier_id, "status": po.status,
-              "created_at": po.created_at, "updated_at": now, "data": po_to_dict(po), "delay_dirty": True}
+              "created_at": po.created_at, "updated_at": func.clock_timestamp(), "data": po_to_dict(po),
+              "delay_dirty": True}
     stmt = insert(purchase_orders).values(**values)
     await session.execute(stmt.on_conflict_do_update(
         index_elements=[PO.po_id],
-        set_={k: stmt.excluded[k] for k in ("status", "updated_at", "data", "delay_dirty")}))
+        set_={k: stmt.excluded[k] for k in ("status", "created_at", "updated_at", "data", "delay_dirty")}))
 
 
 async def open_po_for(session: AsyncSession, supplier_id: str, since: datetime) -> PurchaseOrder | None:
@@ -237,3 +248,48 @@ async def current_delivery(session: AsyncSession, po_id: str, revision: int) -> 
     stmt = (select(deliveries).where(deliveries.c.po_id == po_id, deliveries.c.revision == revision)
             .with_for_update())
     return (await session.execute(stmt)).first()
+
+
+async def location_timezone(session: AsyncSession, location: str) -> str | None:
+    """The location's IANA timezone from master data (None: unknown, read as UTC)."""
+    row = (await session.execute(select(locations.c.data["timezone"].astext)
+                                 .where(locations.c.location == location))).first()
+    return row[0] if row and row[0] else None
+
+
+async def proposed_at(session: AsyncSession, location: str, through: datetime) -> list[PurchaseOrder]:
+    """Proposed POs with a line at `location` created at or before `through`, locked, oldest first."""
+    stmt = (select(PO.data).where(PO.status == PROPOSED, PO.created_at <= through,
+                                  PO.data["lines"].contains([{"location": location}]))
+            .order_by(PO.created_at, PO.po_id).with_for_update())
+    return [po_from_dict(r.data) for r in await session.execute(stmt)]
+
+
+async def record_mark(session: AsyncSession, mark: DayMark, topic: str) -> None:
+    await markers.record_mark(session, day_marks, mark, topic)
+
+
+async def closed_days(session: AsyncSession, stream: str, topics: list[str], location: str,
+                      after: date | None) -> list[date]:
+    return await markers.closed_days(session, day_marks, stream, topics, location, after)
+
+
+async def last_decided(session: AsyncSession, location: str) -> date | None:
+    return await markers.last_decided(session, decided_days, location)
+
+
+async def record_decided(session: AsyncSession, location: str, day: date, tz: str | None) -> None:
+    await markers.record_decided(session, decided_days, location, day, tz)
+
+
+async def decided_through(session: AsyncSession) -> datetime | None:
+    return await markers.decided_through(session, decided_days)
+
+
+async def latest_event_time(session: AsyncSession) -> datetime | None:
+    """The latest event time orders has stamped or decided: where a restarted event clock resumes."""
+    created = (await session.execute(select(func.max(PO.created_at)))).scalar()
+    audited = (await session.execute(select(func.max(po_audit.c.at)))).scalar()
+    rows = (await session.execute(select(decided_days.c.day, decided_days.c.timezone))).all()
+    times = [t for t in (created, audited, *(day_end(day, tz) for day, tz in rows)) if t is not None]
+    return max(times, default=None)

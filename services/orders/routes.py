@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.dialects.postgresql import insert
 
 from services.orders import repository as repo
-from services.orders.actions import NotFound, change_po, single, visible_to_supplier
+from services.orders.actions import Change, NotFound, change_po, single, visible_to_supplier
 from services.orders.domain import (
     STATUSES,
     AuditEntry,
@@ -52,6 +52,15 @@ def _rules(request: Request):
     return request.app.state.orders_settings.approval_rules
 
 
+def _clock(request: Request):
+    """The service's Clock (built once in app.create_app): wall time, or event time under the event clock."""
+    return request.app.state.orders_clock
+
+
+async def _change(request: Request, po_id: str, change: Change, **kwargs: Any) -> PurchaseOrder:
+    return await change_po(_runtime(request), po_id, change, clock=_clock(request), **kwargs)
+
+
 async def _detail(request: Request, po: PurchaseOrder) -> dict[str, Any]:
     async with _runtime(request).sessionmaker() as session:
         return await detail(session, po, _rules(request))
@@ -81,29 +90,27 @@ async def get_purchase_order(po_id: str, request: Request, _: Reader) -> dict[st
 async def approve_po(po_id: str, request: Request, who: Approver,
                      body: ApproveBody | None = None) -> dict[str, Any]:
     reason = body.reason if body else ""
-    po = await change_po(_runtime(request), po_id,
-                         single(approve, actor=who.name, rules=_rules(request), reason=reason))
+    po = await _change(request, po_id, single(approve, actor=who.name, rules=_rules(request), reason=reason))
     return await _detail(request, po)
 
 
 @router.post("/purchase-orders/{po_id}/reject")
 async def reject_po(po_id: str, body: ReasonBody, request: Request, who: Approver) -> dict[str, Any]:
-    po = await change_po(_runtime(request), po_id, single(reject, actor=who.name, reason=body.reason))
+    po = await _change(request, po_id, single(reject, actor=who.name, reason=body.reason))
     return await _detail(request, po)
 
 
 @router.post("/purchase-orders/{po_id}/cancel")
 async def cancel_po(po_id: str, request: Request, who: Approver, body: ReasonBody | None = None) -> dict[str, Any]:
-    po = await change_po(_runtime(request), po_id,
-                         single(cancel, actor=who.name, reason=body.reason if body else ""))
+    po = await _change(request, po_id, single(cancel, actor=who.name, reason=body.reason if body else ""))
     return await _detail(request, po)
 
 
 @router.post("/purchase-orders/{po_id}/resend")
 async def resend_po(po_id: str, request: Request, who: Approver, body: ReasonBody | None = None) -> dict[str, Any]:
     """Push a PO whose delivery failed for good again: same revision, body and Idempotency-Key (409 else)."""
-    po = await change_po(_runtime(request), po_id, single(resend, actor=who.name, reason=body.reason if body else ""),
-                         redeliver_after=True)
+    po = await _change(request, po_id, single(resend, actor=who.name, reason=body.reason if body else ""),
+                       redeliver_after=True)
     return await _detail(request, po)
 
 
@@ -116,13 +123,13 @@ async def edit_lines(po_id: str, body: EditLinesBody, request: Request, who: Edi
             entries.append(entry)
         return po, entries
 
-    return await _detail(request, await change_po(_runtime(request), po_id, change))
+    return await _detail(request, await _change(request, po_id, change))
 
 
 @router.post("/purchase-orders/{po_id}/reschedule")
 async def reschedule_po(po_id: str, body: RescheduleBody, request: Request, who: Editor) -> dict[str, Any]:
-    po = await change_po(_runtime(request), po_id,
-                         single(reschedule, new_date=body.date, actor=who.name, reason=body.reason))
+    po = await _change(request, po_id,
+                       single(reschedule, new_date=body.date, actor=who.name, reason=body.reason))
     return await _detail(request, po)
 
 
@@ -156,7 +163,7 @@ async def revoke_key(supplier_id: str, key_id: str, request: Request, _: Admin) 
 async def _performance(request: Request, supplier_id: str | None) -> tuple[dict, dict]:
     async with _runtime(request).sessionmaker() as session:
         pos = await repo.list_pos(session, supplier_id=supplier_id, sent_only=True, limit=100_000)
-    now = utcnow()
+    now = _clock(request).now()  # which POs are due and late is a learned value: event time under the event clock
     return by_supplier(pos, now), by_supplier_item(pos, now)
 
 
@@ -196,7 +203,7 @@ async def supplier_get(po_id: str, request: Request, who: Supplier) -> dict[str,
 @router.post("/supplier/purchase-orders/{po_id}/acknowledge")
 async def supplier_acknowledge(po_id: str, body: AcknowledgeBody, request: Request,
                                who: Supplier) -> dict[str, Any]:
-    po = await change_po(_runtime(request), po_id, single(
+    po = await _change(request, po_id, single(
         acknowledge, promised_date=body.promised_date, lines=body.lines, actor=who.name),
         supplier_id=who.supplier_id or "")
     return for_supplier(po)
@@ -204,7 +211,7 @@ async def supplier_acknowledge(po_id: str, body: AcknowledgeBody, request: Reque
 
 @router.post("/supplier/purchase-orders/{po_id}/ship")
 async def supplier_ship(po_id: str, body: ShipBody, request: Request, who: Supplier) -> dict[str, Any]:
-    po = await change_po(_runtime(request), po_id, single(
+    po = await _change(request, po_id, single(
         ship, eta=body.eta, lines=body.lines, actor=who.name, tracking=body.tracking),
         supplier_id=who.supplier_id or "")
     return for_supplier(po)

@@ -1,4 +1,8 @@
-"""The webhook sender: signed pushes with stored retry times, per-supplier circuit breaker, final outcome."""
+"""The webhook sender: signed pushes with stored retry times, per-supplier circuit breaker, final outcome.
+
+Transport runs on the wall clock in both clock modes (due times, leases, backoff, the breaker); only the
+PO's own stamps (a failed delivery's time, the change's audit) use the service's Clock.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -24,6 +28,7 @@ from services.orders.domain import (
 )
 from services.orders.handlers import commit_change, utcnow
 from services.orders.settings import OrdersSettings
+from shared.clock import Clock
 from shared.service import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -64,8 +69,9 @@ async def _post(client: httpx.AsyncClient, row: Any, url: str, secret: str) -> t
 
 
 async def record_outcome(runtime: ServiceRuntime, cfg: OrdersSettings, row: Any, code: int | None,
-                         error: str | None, rng: random.Random) -> None:
+                         error: str | None, rng: random.Random, clock: Clock) -> None:
     now = utcnow()
+    at = clock.now()
     attempts = row.attempts + 1
     policy = cfg.retry_policy
     async with runtime.uow() as uow:
@@ -84,44 +90,44 @@ async def record_outcome(runtime: ServiceRuntime, cfg: OrdersSettings, row: Any,
                                        attempts=attempts, last_status_code=code, last_error=error,
                                        next_attempt_at=now + timedelta(seconds=wait) if retry else None)
             reason = f"webhook: {error or f'HTTP {code}'} after {attempts} attempt(s)"
-            after = None if retry or po is None else mark_delivery_failed(po, attempts, now, reason)
+            after = None if retry or po is None else mark_delivery_failed(po, attempts, at, reason)
             log.warning("push of %s rev %s to %s failed (attempt %d): %s", row.po_id, row.revision,
                         row.supplier_id, attempts, error or code)
         if po is not None and after is not None and row.revision == po.send_revision:
-            await commit_change(uow, po, after, [], now)
+            await commit_change(uow, po, after, [], at)
 
 
 async def _attempt(runtime: ServiceRuntime, cfg: OrdersSettings, client: httpx.AsyncClient, row: Any,
-                   url: str, secret: str, rng: random.Random) -> None:
+                   url: str, secret: str, rng: random.Random, clock: Clock) -> None:
     try:
         code, error = await _post(client, row, url, secret)
-        await record_outcome(runtime, cfg, row, code, error, rng)
+        await record_outcome(runtime, cfg, row, code, error, rng, clock)
     except Exception:
         # the lease on the row brings this push back once it expires
         log.exception("push of %s rev %s could not be recorded", row.po_id, row.revision)
 
 
 async def send_due(runtime: ServiceRuntime, cfg: OrdersSettings, client: httpx.AsyncClient,
-                   rng: random.Random, in_flight: set[asyncio.Task]) -> int:
+                   rng: random.Random, in_flight: set[asyncio.Task], clock: Clock) -> int:
     """Start every due push as its own task: a slow endpoint holds up only its own pushes."""
     room = cfg.send_batch - len(in_flight)
     if room <= 0:
         return 0
     claimed = await _claim(runtime, cfg.model_copy(update={"send_batch": room}), utcnow())
     for row, url, secret in claimed:
-        task = asyncio.create_task(_attempt(runtime, cfg, client, row, url, secret, rng))
+        task = asyncio.create_task(_attempt(runtime, cfg, client, row, url, secret, rng, clock))
         in_flight.add(task)
         task.add_done_callback(in_flight.discard)
     return len(claimed)
 
 
-async def run_sender(runtime: ServiceRuntime, stop: asyncio.Event, cfg: OrdersSettings) -> None:
+async def run_sender(runtime: ServiceRuntime, stop: asyncio.Event, cfg: OrdersSettings, clock: Clock) -> None:
     rng = random.Random()
     in_flight: set[asyncio.Task] = set()
     async with httpx.AsyncClient(timeout=cfg.push_timeout_s, follow_redirects=False) as client:
         while not stop.is_set():
             try:
-                await send_due(runtime, cfg, client, rng, in_flight)
+                await send_due(runtime, cfg, client, rng, in_flight, clock)
             except Exception:
                 log.exception("orders sender round failed")
             try:

@@ -1,28 +1,30 @@
-"""Wall-clock work: close consolidation windows, approve or submit, send approved POs; delay alerts."""
+"""Timed work: close consolidation windows, approve or submit, send approved POs; delay alerts.
+
+The rounds run on a wall-clock period; what is due is judged by the service's Clock (`clock.now()`): wall
+time, or event time under REPLENISH_CLOCK=event.
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import defaultdict
-from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from services.orders import repository as repo
+from services.orders.closing import close_po, dispatch_po
 from services.orders.domain import (
     STATUSES,
     PurchaseOrder,
     next_check_at,
     po_late_alert,
-    send,
-    submit,
     unresponsive_alert,
 )
 from services.orders.domain.model import APPROVED, PROPOSED
-from services.orders.handlers import commit_change, request_delivery, utcnow
-from services.orders.models import alert_states, purchase_orders
+from services.orders.models import alert_states, day_marks, purchase_orders
 from services.orders.settings import OrdersSettings
+from shared.clock import Clock
 from shared.db.uow import UnitOfWork
 from shared.events.topics import ORDERS_ALERTS, AlertRaised
 from shared.observability.metrics import PURCHASE_ORDERS
@@ -33,29 +35,34 @@ PO = purchase_orders.c
 ALERT_TYPE = "replenish.alert"
 
 
-async def dispatch_po(uow: UnitOfWork, po: PurchaseOrder, now: datetime) -> PurchaseOrder:
-    """approved -> sent: `sent` means handed to delivery (a push queued, an email requested)."""
-    sent, entry = send(po, now)
-    channel = await request_delivery(uow, sent, now)
-    if channel == "none":
-        sent = replace(sent, delivery_status="none")  # an internal transfer: nothing is pushed or mailed
-    await commit_change(uow, po, sent, [entry], now)
-    return sent
+# A proposed PO's first line's location (under the event clock a PO holds one location's lines).
+_PO_LOCATION = PO.data["lines"][0]["location"].astext
 
 
-async def close_windows(runtime: ServiceRuntime, cfg: OrdersSettings, now: datetime) -> int:
-    """Every proposed PO past its window is submitted; every approved PO is sent. Returns POs touched."""
+def _marker_driven():
+    """The PO's location is closed by policy's day markers (docs/clock.md): under the event clock its
+    windows close only there, since event time brought by another partition or topic does not say that
+    every reorder of the window has been consumed."""
+    return exists().where(day_marks.c.stream == "policy", day_marks.c.location == _PO_LOCATION)
+
+
+async def close_windows(runtime: ServiceRuntime, cfg: OrdersSettings, now: datetime, *, event: bool = False) -> int:
+    """Every proposed PO past its window is submitted; every approved PO is sent. Returns POs touched.
+
+    `event`: `now` is event time; a location that policy's markers drive is left to them (closing.py).
+    """
     cutoff = now - timedelta(seconds=cfg.window_s)
-    due = or_(and_(PO.status == PROPOSED, PO.created_at <= cutoff), PO.status == APPROVED)
+    window_over = and_(PO.status == PROPOSED, PO.created_at <= cutoff)
+    if event:
+        window_over = and_(window_over, ~_marker_driven())
+    due = or_(window_over, PO.status == APPROVED)
     async with runtime.uow() as uow:
         pos = await repo.claim_pos(uow.session, due)
         for po in pos:
-            current = po
             if po.status == PROPOSED:
-                current, entry = submit(po, cfg.approval_rules, now)
-                await commit_change(uow, po, current, [entry], now)
-            if current.status == APPROVED:
-                await dispatch_po(uow, current, now)
+                await close_po(uow, po, cfg.approval_rules, now)
+            else:
+                await dispatch_po(uow, po, now)
     return len(pos)
 
 
@@ -116,16 +123,17 @@ async def refresh_metrics(runtime: ServiceRuntime) -> None:
         PURCHASE_ORDERS.labels(status).set(counts.get(status, 0))
 
 
-async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event, cfg: OrdersSettings) -> None:
-    """The window closer every tick, delay checks every delay_check_s; one failing round stops nothing."""
+async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event, cfg: OrdersSettings, clock: Clock) -> None:
+    """The window closer every tick, delay checks every delay_check_s (wall-clock periods, judged on
+    `clock`); one failing round stops nothing."""
     last_delay_check = last_metrics = -float("inf")
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         try:
-            await close_windows(runtime, cfg, utcnow())
+            await close_windows(runtime, cfg, clock.now(), event=clock.is_event)
             if loop.time() - last_delay_check >= cfg.delay_check_s:
                 last_delay_check = loop.time()
-                await check_delays(runtime, cfg, utcnow())
+                await check_delays(runtime, cfg, clock.now())
             if loop.time() - last_metrics >= cfg.metrics_every_s:
                 last_metrics = loop.time()
                 await refresh_metrics(runtime)

@@ -1,14 +1,28 @@
-"""In-memory stand-ins for the orders repository, unit of work and runtime: handler tests without a database."""
+"""In-memory stand-ins for the orders repository, unit of work, runtime and clock: handler tests without a
+database."""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
 from services.orders.domain import AuditEntry, PurchaseOrder, SupplierItem
+from shared.clock import Clock
+from shared.events.markers import DayMark, day_end
+
+
+class FrozenClock(Clock):
+    """A wall clock that stands still at `at` (move it by assigning `at`)."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__("wall")
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
 
 
 @dataclass
@@ -23,11 +37,14 @@ class FakeRepo:
     hooks: dict[str, tuple[str, str]] = field(default_factory=dict)
     deliveries: list[SimpleNamespace] = field(default_factory=list)
     flags: list[dict[str, Any]] = field(default_factory=list)
+    timezones: dict[str, str] = field(default_factory=dict)
+    marks: set[tuple[str, str, date, str, int, int]] = field(default_factory=set)
+    decided: dict[str, tuple[date, str | None]] = field(default_factory=dict)
 
     async def get_po(self, _s, po_id: str, *, lock: bool = False) -> PurchaseOrder | None:
         return self.pos.get(po_id)
 
-    async def save_po(self, _s, po: PurchaseOrder, now: datetime) -> None:
+    async def save_po(self, _s, po: PurchaseOrder) -> None:
         self.pos[po.po_id] = po
 
     async def add_audit(self, _s, po_id: str, entries: list[AuditEntry]) -> None:
@@ -81,6 +98,36 @@ class FakeRepo:
                  if p.is_transfer and p.status in ("sent", "acknowledged", "shipped", "partially_received")
                  and (ln := p.line(sku, location)) is not None and ln.open_quantity > 0]
         return min(open_, key=lambda p: (p.created_at, p.po_id), default=None)
+
+    # the event clock's markers and decided days (shared.events.markers over SQL in the real repository)
+    async def location_timezone(self, _s, location: str) -> str | None:
+        return self.timezones.get(location)
+
+    async def proposed_at(self, _s, location: str, through: datetime) -> list[PurchaseOrder]:
+        due = [p for p in self.pos.values() if p.status == "proposed" and p.created_at <= through
+               and any(ln.location == location for ln in p.lines)]
+        return sorted(due, key=lambda p: (p.created_at, p.po_id))
+
+    async def record_mark(self, _s, mark: DayMark, topic: str) -> None:
+        self.marks.add((mark.stream, mark.location, mark.day, topic, mark.partition, mark.partitions))
+
+    async def closed_days(self, _s, stream: str, topics: list[str], location: str, after: date | None) -> list[date]:
+        days = {m[2] for m in self.marks if m[0] == stream and m[1] == location and (after is None or m[2] > after)}
+
+        def complete(day: date, topic: str) -> bool:
+            seen = [m for m in self.marks if m[:4] == (stream, location, day, topic)]
+            return bool(seen) and len(seen) >= max(m[5] for m in seen)
+        return sorted(d for d in days if all(complete(d, t) for t in set(topics)))
+
+    async def last_decided(self, _s, location: str) -> date | None:
+        return self.decided[location][0] if location in self.decided else None
+
+    async def record_decided(self, _s, location: str, day: date, tz: str | None) -> None:
+        before = self.decided.get(location, (day, tz))[0]
+        self.decided[location] = (max(before, day), tz)
+
+    async def decided_through(self, _s) -> datetime | None:
+        return min((day_end(d, tz) for d, tz in self.decided.values()), default=None)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from .approvals import ApprovalRules, approve, edit_line, reject, required_approvals, submit
 from .breaker import BreakerConfig, CircuitBreaker, allow, record_failure, record_success, retry_after
-from .consolidation import add_reorder, order_quantity, po_id_for, window_closed
+from .consolidation import add_reorder, known_timezone, order_quantity, po_id_for, window_closed, window_key
 from .delays import delay_alerts, late_from, next_check_at, po_late_alert, unresponsive_alert
 from .model import (
     STATUSES,
@@ -40,11 +40,11 @@ from .supplier import acknowledge, ship
 __all__ = [
     "STATUSES", "SYSTEM", "TRANSITIONS", "ApprovalRules", "AuditEntry", "BreakerConfig", "CircuitBreaker",
     "IllegalTransition", "Performance", "PoLine", "PurchaseOrder", "Receipt", "ReceiptFlag", "ReceiptOutcome",
-    "Reorder", "RetryPolicy", "Shipment", "SupplierItem", "ValidationError", "acknowledge", "add_reorder",
-    "allow", "apply_receipt", "approve", "backoff_delay", "by_supplier", "by_supplier_item", "cancel",
-    "delay_alerts", "edit_line", "idempotency_key", "is_success", "late_from", "legal_from", "mark_delivered",
+    "Reorder", "RetryPolicy", "Shipment", "SupplierItem", "ValidationError", "acknowledge", "add_reorder", "allow",
+    "apply_receipt", "approve", "backoff_delay", "by_supplier", "by_supplier_item", "cancel", "delay_alerts",
+    "edit_line", "idempotency_key", "is_success", "known_timezone", "late_from", "legal_from", "mark_delivered",
     "mark_delivery_failed", "next_check_at", "order_quantity", "po_id_for", "po_late_alert", "push_body",
     "record_failure", "record_success", "reject", "render_csv", "required_approvals", "reschedule", "resend",
-    "retry_after", "retry_schedule", "send", "ship", "should_retry", "sign", "snapshot", "submit",
-    "transition", "unresponsive_alert", "verify", "window_closed",
+    "retry_after", "retry_schedule", "send", "ship", "should_retry", "sign", "snapshot", "submit", "transition",
+    "unresponsive_alert", "verify", "window_closed", "window_key",
 ]

@@ -1,0 +1,1 @@
+"""`replenish replay`: a daily demand history replayed through the platform and scored against a min/max baseline."""
