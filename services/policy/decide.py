@@ -41,6 +41,8 @@ from services.policy.models import locations
 from services.policy.outputs import jsonable, write_decisions
 from services.policy.settings import PolicySettings, policy_settings
 from shared.db.uow import UnitOfWork
+from shared.events.topics import POLICY_ALERTS, AlertRaised
+from shared.observability.metrics import DECISION_FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +78,28 @@ async def decide_keys(uow: UnitOfWork, keys: list[Key], *, as_of: datetime | Non
     for i, k in enumerate(inputs):
         if i and i % 5 == 0:
             await asyncio.sleep(0)  # pure CPU: let the consumer on this event loop take its next batch
-        decided = decide_key(k, rules, cfg, fresh)
+        try:
+            decided = decide_key(k, rules, cfg, fresh)
+        except Exception as exc:  # one key's bad inputs must not stop the others, nor pass in silence
+            await _decision_failed(uow, k, exc)
+            continue
         fresh[k.key] = decided.stored
         out.append(decided)
     await write_decisions(uow, out)
     return out
+
+
+async def _decision_failed(uow: UnitOfWork, k: KeyInputs, exc: Exception) -> None:
+    """CONTRACT §6 decision_failed: a critical alert for ops (and a metric), instead of never ordering again."""
+    log.exception("deciding %s:%s failed", k.location, k.sku)
+    DECISION_FAILURES.inc()
+    key = f"decision_failed:{k.location}:{k.sku}"
+    alert = AlertRaised(key=key, type="decision_failed", severity="critical", status="firing",
+                        summary=f"{k.sku} at {k.location} could not be decided: {type(exc).__name__}",
+                        explanation={"error": f"{type(exc).__name__}: {str(exc)[:300]}", "as_of": k.as_of.isoformat()},
+                        sku=k.sku, location=k.location, occurred_at=k.as_of, labels={"team": "ops"})
+    await uow.publish(POLICY_ALERTS, key=key, type="replenish.alert", time=k.as_of,
+                      data=alert.model_dump(mode="json", exclude_none=True))
 
 
 def decide_key(k: KeyInputs, rules: RuleSet, cfg: PolicySettings, fresh: dict[Key, dict[str, Any]]) -> Decided:

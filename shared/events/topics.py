@@ -84,7 +84,7 @@ class AlertRaised(_Payload):
 
     key: str
     type: Literal["stockout_risk", "below_safety_stock", "stockout", "overstock", "dead_stock", "po_late",
-                  "supplier_unresponsive", "feed_stale"]
+                  "supplier_unresponsive", "feed_stale", "decision_failed"]
     severity: Literal["info", "warning", "critical"]
     status: Literal["firing", "resolved"]
     summary: str

@@ -14,6 +14,8 @@ OUTBOX_BACKLOG = Gauge("replenish_outbox_backlog", "Outbox rows not yet publishe
 DECISIONS = Counter("replenish_decisions_total", "Policy decisions by kind", ["kind"])
 DECIDED_KEYS = Counter("replenish_policy_decided_keys_total",
                        "Keys policy's decider took, by why they were due (settled, quiet, overdue)", ["due"])
+DECISION_FAILURES = Counter("replenish_policy_decision_failures_total",
+                            "Keys policy could not decide (each also raises a decision_failed alert)")
 PURCHASE_ORDERS = Gauge("replenish_purchase_orders", "Purchase orders by status", ["status"])
 ALERTS = Counter("replenish_alerts_total", "Alert events by type and severity", ["type", "severity"])
 DELIVERIES = Counter("replenish_deliveries_total", "Notification deliveries by channel and outcome",

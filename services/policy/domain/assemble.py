@@ -30,13 +30,21 @@ def forecast_demand(forecast: dict[str, Any] | None, day: date) -> DemandView | 
     if not forecast or not forecast.get("horizon"):
         return None
     horizon = [p for p in forecast["horizon"] if p["date"] > day.isoformat()] or forecast["horizon"]
-    means = np.array([p["mean"] for p in horizon], dtype=float)
-    spread = np.array([(p["p90"] - p["p10"]) / Z_P10_P90 for p in horizon], dtype=float)
+    means = clean(np.array([p["mean"] for p in horizon], dtype=float))
+    spread = clean(np.array([(p["p90"] - p["p10"]) / Z_P10_P90 for p in horizon], dtype=float))
     std = forecast.get("residual_std")
-    if std is None:  # no residual spread sent: read it off the p10–p90 band of a normal
+    if std is None or not math.isfinite(std) or std < 0:  # no usable residual spread: the p10–p90 band's
         std = float(np.mean(spread[:28])) if len(spread) else 0.0
-    return DemandView(daily_mean=float(np.mean(means[:28])), daily_std=float(std),
+    return DemandView(daily_mean=float(np.mean(means[:28])), daily_std=float(min(std, MAX_DAILY)),
                       source=f"forecast:{forecast.get('model')}", horizon_means=means)
+
+
+MAX_DAILY = 1e12  # a daily demand beyond any real one: caps overflow, keeps every product finite
+
+
+def clean(values: np.ndarray) -> np.ndarray:
+    """Daily quantities as policy may use them: NaN or negative become 0, +inf and the absurd are capped."""
+    return np.clip(np.nan_to_num(values, nan=0.0, posinf=MAX_DAILY, neginf=0.0), 0.0, MAX_DAILY)
 
 
 def history_start(first_sale: date | None, day: date) -> date | None:
@@ -50,7 +58,9 @@ def history_demand(first_sale: date | None, sales: dict[date, float], day: date)
     if start is None:
         return DemandView(daily_mean=0.0, daily_std=0.0, source="history")
     n = max((day - start).days + 1, 1)
-    series = np.array([sales.get(start + timedelta(days=i), 0.0) for i in range(n)])
+    series = np.array([sales.get(start + timedelta(days=i), 0.0) for i in range(n)], dtype=float)
+    series = clean(series[~np.isnan(series)]) if np.any(~np.isnan(series)) else np.zeros(1)
+    n = len(series)
     return DemandView(daily_mean=float(series.mean()), daily_std=float(series.std(ddof=1)) if n > 1 else 0.0,
                       source=f"history:{n}d")
 
@@ -80,9 +90,12 @@ def _number(value: Any, default: float) -> float:
         return default
 
 
+MAX_LEAD_DAYS = 3650.0  # ten years: beyond that a lead time is a data error, not a plan
+
+
 def _sane(value: float, default: float) -> float:
-    """A finite value ≥ 0, else the default (lead times and their spread are never negative or NaN)."""
-    return value if math.isfinite(value) and value >= 0 else default
+    """A finite value in [0, MAX_LEAD_DAYS], else the default (lead times are never negative, NaN or absurd)."""
+    return min(value, MAX_LEAD_DAYS) if math.isfinite(value) and value >= 0 else default
 
 
 def donors_from(lanes: list[tuple[dict[str, Any], dict[str, Any]]]) -> tuple[Donor, ...]:

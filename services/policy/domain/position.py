@@ -18,6 +18,7 @@ def protection_mean(demand: DemandView, days: float) -> float:
     """Expected demand over the next `days`, from the forecast horizon where it reaches."""
     if demand.horizon_means is None or len(demand.horizon_means) == 0:
         return demand.daily_mean * days
+    days = max(float(days), 0.0)  # a protection period is never negative (it once indexed the path from its end)
     path = _daily_path(demand, math.ceil(days))
     whole = math.floor(days)
     return float(path[:whole].sum() + (days - whole) * (path[whole] if whole < len(path) else 0.0))
@@ -98,7 +99,8 @@ def compute_position(sku: str, location: str, stock: Stock, demand: DemandView, 
     ss, rop, up_to = levels(targets, params)
     day = as_of.date()
     stockout_on = projected_stockout(stock, demand, day)
-    cover = stock.on_hand / demand.daily_mean if demand.daily_mean > 0 else None
+    # a demand too small to divide by has no meaningful cover (and must not make it infinite)
+    cover = float(np.clip(stock.on_hand / demand.daily_mean, -1e9, 1e9)) if demand.daily_mean > 1e-9 else None
     status = classify(stock, stockout_on, day, rop, up_to, demand, params)
     return Position(
         sku=sku, location=location, on_hand=stock.on_hand, on_order=stock.on_order,

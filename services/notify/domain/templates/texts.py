@@ -18,6 +18,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "stockout_risk": "Stockout risk", "below_safety_stock": "Below safety stock", "stockout": "Stockout",
         "overstock": "Overstock", "dead_stock": "Dead stock", "po_late": "PO late",
         "supplier_unresponsive": "Supplier unresponsive", "feed_stale": "Feed stale",
+        "decision_failed": "Decision failed",
     },
     "zh": {
         "info": "提示", "warning": "警告", "critical": "严重", "resolved": "已恢复", "acknowledged": "已确认",
@@ -34,6 +35,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "stockout_risk": "缺货风险", "below_safety_stock": "低于安全库存", "stockout": "缺货",
         "overstock": "库存积压", "dead_stock": "呆滞库存", "po_late": "采购单延迟",
         "supplier_unresponsive": "供应商无响应", "feed_stale": "数据源中断",
+        "decision_failed": "补货决策失败",
     },
 }
 
