@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo up test test-unit test-integration lint bench schemas clean
+.PHONY: install demo up test test-unit test-integration chaos lint bench schemas clean
 
 install: $(STAMP)
 
@@ -21,10 +21,14 @@ up: install
 	$(BIN)/replenish up
 
 test: install
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra -m "not chaos"
 
 test-unit: install
-	$(BIN)/python -m pytest -q -m "not integration and not e2e"
+	$(BIN)/python -m pytest -q -m "not integration and not e2e and not chaos"
+
+# Fault injection and fuzzing (docs/reliability.md): every test marked `chaos`, wherever it lives.
+chaos: install
+	$(BIN)/python -m pytest -q -ra -s -m chaos
 
 lint: install
 	$(BIN)/ruff check .

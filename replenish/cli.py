@@ -125,6 +125,11 @@ def _register_optional() -> None:
     from replenish.replay.cli import replay
     app.command("replay", help="Replay a demand history through the live platform and score it (CONTRACT §9).")(
         replay)
+    from replenish.replay.synthetic_cli import synth
+    app.command("synth", help="Write a synthetic demand CSV with known truth (smooth … trend) and its truth JSON.")(
+        synth)
+    from replenish.dlq import app as dlq
+    app.add_typer(dlq, name="dlq", help="List and replay a topic's dead letters (CONTRACT §12).")
     try:
         from replenish.bench import bench
         app.command("bench", help="Run the benchmarks (docs/benchmarks.md).",

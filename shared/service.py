@@ -14,6 +14,7 @@ from sqlalchemy import MetaData, Table
 from shared.auth.store import TokenStore
 from shared.bus.consumer import BatchHandler, ConsumerLoop, Decoder, Handler, decode_envelope
 from shared.bus.producer import make_producer
+from shared.bus.types import EventTypes
 from shared.db.engine import database_ready, make_engine, make_sessionmaker
 from shared.db.outbox import OutboxRelay
 from shared.db.uow import UnitOfWork
@@ -37,6 +38,9 @@ class ConsumerSpec:
     # On the path from a stock event to an alert: polls with the short fetch wait. The bundled broker answers
     # a fetch only when its wait is over, so every other consumer polls less often and leaves the CPU free.
     urgent: bool = False
+    # The event types this consumer handles and those it knowingly skips (shared/bus/types.py); any other
+    # type is dead-lettered as unknown. None: every type reaches the handler (a warning at start).
+    types: EventTypes | None = None
 
 
 @dataclass
@@ -82,7 +86,11 @@ class ServiceRuntime:
             loop = ConsumerLoop(name=f"{self.settings.service}.{spec.name}", topics=spec.topics,
                                 handler=spec.handler, settings=self.settings, uow_factory=self.uow,
                                 producer=self.producer, decoder=spec.decoder, batch_size=spec.batch_size,
-                                batch_handler=spec.batch_handler, inbox=self.inbox, urgent=spec.urgent)
+                                batch_handler=spec.batch_handler, inbox=self.inbox, urgent=spec.urgent,
+                                types=spec.types)
+            if spec.types is None:
+                log.warning("consumer %s declares no event types: unknown types reach its handler", loop.name)
+            loop.holds.on_recovered = lambda loop=loop: [p.holds.retry_now() for p in self.loops if p is not loop]
             self.loops.append(loop)
             self._spawn(lambda loop=loop: loop.run(self.stop_event), loop.name)
         for task in self.tasks:
@@ -117,7 +125,13 @@ class ServiceRuntime:
         await self.engine.dispose()
 
     async def ready(self) -> dict[str, bool]:
-        return {"database": await database_ready(self.engine), "broker": await self._broker_ready()}
+        """Readiness checks; `consumers` is false while a consumer waits out an infrastructure failure."""
+        return {"database": await database_ready(self.engine), "broker": await self._broker_ready(),
+                "consumers": not self.degraded()}
+
+    def degraded(self) -> list[str]:
+        """Why consumers are held back (partitions paused on an infrastructure failure), for /readyz."""
+        return [reason for reason in (loop.degraded for loop in self.loops) if reason]
 
     async def _broker_ready(self) -> bool:
         if self.producer is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time as clock
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class Played:
     purchase_orders: set[str] = field(default_factory=set)
     reorders: list[dict[str, Any]] = field(default_factory=list)
     pos: list[dict[str, Any]] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # wall seconds: history, test days
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,13 @@ class Driver:
         return datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
 
     async def run(self) -> Played:
+        started = clock.monotonic()
         await self.history()
+        self.played.phases["history_s"] = round(clock.monotonic() - started, 1)
         for index, day in enumerate(self.sel.test_days):
             await self.test_day(index, day)
             self.progress("day", 1)
+        self.played.phases["test_days_s"] = round(clock.monotonic() - started - self.played.phases["history_s"], 1)
         self.played.reorders = await self.io.reorders()
         self.played.pos = await self.io.purchase_orders()
         return self.played
@@ -75,6 +80,10 @@ class Driver:
             events += [self.feed.sale(key, day, float(self.sel.history[key][i])) for key in keys
                        if self.sel.history[key][i] > 0]
             events += [self.feed.day_close(loc, day) for loc in sorted({k[1] for k in keys})]
+            if i == 0:  # the first day alone: every service then knows the feed closes its days (docs/clock.md)
+                await self.io.post_events(events)
+                await self.io.wait_decided(self.end_of(day), timeout=600)
+                events = []
         await self.io.post_events(events)
         await self.io.wait_decided(self.end_of(days[-1]), timeout=1800)
         for po in await self.io.purchase_orders():

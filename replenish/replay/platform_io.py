@@ -69,7 +69,7 @@ class PlatformIO:
                     raise RuntimeError(f"{service} did not decide through {through.isoformat()} within {timeout:.0f} s"
                                        f" (it is at {at})")
                 await asyncio.sleep(delay)
-                delay = min(delay * 1.5, 0.25)
+                delay = min(delay * 1.5, 0.05)
 
     async def purchase_orders(self, status: str | None = None) -> list[dict[str, Any]]:
         body = await self.call("GET", "orders", "/v1/purchase-orders", params={"limit": 5000, **(

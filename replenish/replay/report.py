@@ -97,7 +97,8 @@ def _key_text(key: Key) -> str:
 
 def summary(sel: Selection, ledger: list[dict], baseline: BaselineResult, *, purchase_orders: int,
             decisions_sha256: str, target_fill: float, mode: str, wall_s: float, alerts: int | Mapping,
-            history_purchase_orders: int, reorders: int = 0, settings: Mapping | None = None) -> dict:
+            history_purchase_orders: int, reorders: int = 0, settings: Mapping | None = None,
+            extra: Mapping | None = None) -> dict:
     """replay.json's body. vs_baseline is 0.0 when the baseline holds no stock (no ratio to take)."""
     platform, base = scores.book(ledger), scores.book(baseline.ledger)
     head = scores.headline(platform)
@@ -116,13 +117,14 @@ def summary(sel: Selection, ledger: list[dict], baseline: BaselineResult, *, pur
         "excluded_keys": [[sku, loc] for sku, loc in sel.excluded],
         "opening_on_hand": {_key_text(k): sel.opening[k] for k in sel.keys},
         "decisions_sha256": decisions_sha256, "mode": mode, "wall_s": wall_s, "settings": dict(settings or {}),
+        **dict(extra or {}),
     }
 
 
 def write(out: str | Path, sel: Selection, ledger: list[dict], baseline: BaselineResult, *,
           reorders: Iterable[Reorder], purchase_orders: Iterable[PurchaseOrder], target_fill: float, mode: str,
           wall_s: float, alerts: int | Mapping = 0, history_purchase_orders: int = 0,
-          settings: Mapping | None = None) -> dict:
+          settings: Mapping | None = None, extra: Mapping | None = None) -> dict:
     """Write replay.json, ledger.csv, baseline_ledger.csv, decisions.csv and replay.html into `out`; return
     replay.json's body. `purchase_orders` are the POs sent (counted by distinct po_id)."""
     out = Path(out)
@@ -132,7 +134,7 @@ def write(out: str | Path, sel: Selection, ledger: list[dict], baseline: Baselin
     body = summary(sel, ledger, baseline, purchase_orders=len({p.po_id for p in pos}),
                    decisions_sha256=hashlib.sha256(decisions).hexdigest(), target_fill=target_fill, mode=mode,
                    wall_s=wall_s, alerts=alerts, history_purchase_orders=history_purchase_orders,
-                   reorders=len(reorders), settings=settings)
+                   reorders=len(reorders), settings=settings, extra=extra)
     text = json.dumps(body, indent=1, allow_nan=False)  # strict JSON: a NaN is a bug, never written
     (out / "decisions.csv").write_bytes(decisions)
     (out / "ledger.csv").write_bytes(ledger_csv(ledger))

@@ -80,7 +80,11 @@ def read_master(path: Path) -> dict[str, Supply]:
 def platform_env(opts: Options, config: Path) -> dict[str, str]:
     """The caller's environment without anything that points outside the replay, on the event clock."""
     env = {k: v for k, v in os.environ.items() if k not in ISOLATED}
-    env.update({"REPLENISH_CLOCK": "event", "REPLENISH_CONFIG": str(config)})
+    env.update({"REPLENISH_CLOCK": "event", "REPLENISH_CONFIG": str(config),
+                # every hop of a replayed day waits for the next fetch: the bundled broker answers a fetch only when
+                # its wait is over (BROKER.md), so the replay polls its background consumers as often as urgent ones
+                "REPLENISH_KAFKA_FETCH_MAX_WAIT_BACKGROUND_MS": env.get(
+                    "REPLENISH_KAFKA_FETCH_MAX_WAIT_BACKGROUND_MS", "20")})
     if opts.approve == "auto":
         env["REPLENISH_ORDERS_AUTO_APPROVE_BELOW"] = "1e18"
     return env
@@ -91,6 +95,7 @@ def run_replay(opts: Options, progress=None) -> dict[str, Any]:
     from shared.runtime.platform import Platform
 
     started = time.monotonic()
+    signal.signal(signal.SIGTERM, _stop)  # a terminated replay still stops the platform it started (finally below)
     sel = select(load(opts.csv, location=opts.location), days=opts.days, history=opts.history, series=opts.series,
                  seed=opts.seed)
     supply = supplies(sel, opts)
@@ -131,6 +136,10 @@ async def _put_rules(io: PlatformIO, doc: Any) -> None:
                                                                  "rules": rules})
 
 
+def _stop(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _keep_open(endpoints: dict) -> None:
     """--keep: the platform stays up for the console until Ctrl-C."""
     print({k: v for k, v in endpoints.items() if k != "tokens"})
@@ -157,7 +166,8 @@ def write_outputs(opts: Options, sel: Selection, supply: dict[Key, Supply], play
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()}
     return report.write(opts.out, sel, played.shelf.ledger(), baseline, reorders=reorders, purchase_orders=pos,
                         target_fill=opts.target_fill, mode=mode, wall_s=round(wall_s, 1), alerts=alerts,
-                        history_purchase_orders=played.history_purchase_orders, settings=settings)
+                        history_purchase_orders=played.history_purchase_orders, settings=settings,
+                        extra={"phases_s": played.phases})
 
 
 def _fill(played: Played) -> float:

@@ -6,10 +6,13 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from services.forecast import closing
 from services.forecast.history import censored_days, zone_of
 from services.forecast.models import daily_demand, master, promotions, series
+from shared.bus.consumer import PoisonMessage
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
+from shared.events.markers import DAY_CLOSED, DayMark
 from shared.events.topics import (
     MASTER,
     PROMOTIONS,
@@ -128,27 +131,53 @@ async def on_master(uow: UnitOfWork, env: Envelope) -> None:
                                                          set_={"data": stmt.excluded.data}))
 
 
-async def on_promotion(uow: UnitOfWork, env: Envelope) -> None:
+async def on_promotion(uow: UnitOfWork, env: Envelope, *, event_clock: bool = False) -> None:
+    """Stored with its announcement's event time; a later announcement of the same promotion wins, whatever
+    the arrival order. With the event clock the series becomes due on the day it was announced (cadence)."""
     promo = PromotionPlanned.model_validate(env.data)
     stmt = insert(promotions).values(sku=promo.sku, location=promo.location or "*", start=promo.start,
-                                     end=promo.end)
+                                     end=promo.end, announced_at=env.time)
+    newer = func.coalesce(promotions.c.announced_at, env.time) <= stmt.excluded.announced_at
     await uow.session.execute(stmt.on_conflict_do_update(
         index_elements=[promotions.c.sku, promotions.c.location, promotions.c.start],
-        set_={"end": stmt.excluded.end}))
+        set_={"end": stmt.excluded.end, "announced_at": stmt.excluded.announced_at}, where=newer))
+    if event_clock:
+        return
     # a planned promotion makes its series due at once (even one being fitted right now)
     at = series.c.location if promo.location is None else promo.location
     await uow.session.execute(update(series).where(series.c.sku == promo.sku, series.c.location == at)
                               .values(dirty=True, forecast_as_of=None, last_arrival_at=func.now()))
 
 
+def day_mark(env: Envelope) -> tuple[DayMark, str]:
+    """A day_closed marker and the topic it came on (the consumer's decoder puts it in `data.topic`)."""
+    topic = env.data.get("topic")
+    if not topic:
+        raise PoisonMessage("day_closed marker without the topic it was consumed from")
+    try:
+        return DayMark.from_data(env.data), str(topic)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PoisonMessage(f"invalid day_closed marker: {exc}") from exc
+
+
+async def on_day_closed(uow: UnitOfWork, env: Envelope) -> None:
+    """One partition's marker: stored, and its location is punctuated (its markers close its days)."""
+    await closing.record_marks(uow.session, [day_mark(env)])
+
+
 HANDLERS = {"replenish.ingest.sale": on_sale, "replenish.ingest.return": on_sale,
             "replenish.ingest.stock_count": on_stock, "replenish.ingest.stock_adjustment": on_stock,
             "replenish.ingest.item": on_master, "replenish.ingest.location": on_master,
+            "replenish.ingest.supplier_item": on_master, "replenish.ingest.policy": on_master,
             "replenish.ingest.promotion": on_promotion}
 TOPICS = [SALES, STOCK, MASTER, PROMOTIONS]
 
 
-async def dispatch(uow: UnitOfWork, env: Envelope) -> None:
-    handler = HANDLERS.get(env.type)
-    if handler is not None:
+async def dispatch(uow: UnitOfWork, env: Envelope, *, event_clock: bool = False) -> None:
+    """Unknown types are ignored. With the event clock, sales and stock go through history_batch (staged)."""
+    if env.type == DAY_CLOSED:
+        await on_day_closed(uow, env)
+    elif env.type == "replenish.ingest.promotion":
+        await on_promotion(uow, env, event_clock=event_clock)
+    elif (handler := HANDLERS.get(env.type)) is not None:
         await handler(uow, env)

@@ -5,10 +5,12 @@ from datetime import date, tzinfo
 
 from sqlalchemy import text
 
-from services.forecast.handlers import dispatch
+from services.forecast import closing, ledger
+from services.forecast.handlers import day_mark, dispatch
 from services.forecast.history import Fold, Key, Movement, SeriesState, zone_of
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
+from shared.events.markers import DAY_CLOSED
 from shared.events.topics import SaleRecorded, StockChanged
 
 SALE_TYPES = frozenset({"replenish.ingest.sale", "replenish.ingest.return"})
@@ -16,18 +18,25 @@ STOCK_TYPES = frozenset({"replenish.ingest.stock_count", "replenish.ingest.stock
 RUN_TYPES = SALE_TYPES | STOCK_TYPES
 
 
-async def apply_batch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
+async def apply_batch(uow: UnitOfWork, envelopes: list[Envelope], *, event_clock: bool = False) -> None:
     """Consecutive sales and stock events are applied together; master data and promotions one by one,
-    all in batch order (a location's time zone read for a run is the one its events saw)."""
+    all in batch order (a location's time zone read for a run is the one its events saw). Day-closed
+    markers are stored together at the end: they change no fold, and commit with the events before them.
+    With the event clock, sales and stock are staged (see ledger) instead of folded."""
     run: list[Envelope] = []
+    marks = []
     for env in envelopes:
         if env.type in RUN_TYPES:
             run.append(env)
             continue
-        await apply_run(uow, run)
+        if env.type == DAY_CLOSED:
+            marks.append(day_mark(env))
+            continue
+        await apply_run(uow, run, event_clock=event_clock)
         run = []
-        await dispatch(uow, env)
-    await apply_run(uow, run)
+        await dispatch(uow, env, event_clock=event_clock)
+    await apply_run(uow, run, event_clock=event_clock)
+    await closing.record_marks(uow.session, marks)
 
 
 def parse(envelopes: list[Envelope]) -> list[Movement]:
@@ -43,13 +52,17 @@ def parse(envelopes: list[Envelope]) -> list[Movement]:
     return out
 
 
-async def apply_run(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
+async def apply_run(uow: UnitOfWork, envelopes: list[Envelope], *, event_clock: bool = False) -> None:
     """Read the series rows (locked, sorted) and the zones once, fold in memory, write twice."""
     if not envelopes:
         return
     moves = parse(envelopes)
     zones = await _zones(uow, {m.key[0] for m in moves})
     days = [m.at.astimezone(zones[m.key[0]]).date() for m in moves]
+    if event_clock:
+        await closing.note_days(uow.session, _spans(moves, days))
+        await ledger.stage(uow.session, moves, days, [_ref(env) for env in envelopes])
+        return
     created = await _create_series(uow, moves, days)
     fold = Fold(await _lock_series(uow, sorted({m.key for m in moves}), created))
     for m, day in zip(moves, days, strict=True):
@@ -57,6 +70,20 @@ async def apply_run(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
     fold.finish()
     await _add_demand(uow, fold)
     await _write_series(uow, {k: s for k, s in fold.series.items() if s.exists and (s.touched or s.moved)})
+
+
+def _spans(moves: list[Movement], days: list[date]) -> dict[str, tuple[date, date]]:
+    out: dict[str, tuple[date, date]] = {}
+    for m, day in zip(moves, days, strict=True):
+        first, last = out.get(m.key[0], (day, day))
+        out[m.key[0]] = (min(first, day), max(last, day))
+    return out
+
+
+def _ref(env: Envelope) -> str:
+    """The canonical event's identity ((source, id) is unique, CONTRACT §3), else the envelope's."""
+    data = env.data
+    return f"{data['source']}/{data['event_id']}" if data.get("source") and data.get("event_id") else env.id
 
 
 async def _zones(uow: UnitOfWork, locs: set[str]) -> dict[str, tzinfo]:

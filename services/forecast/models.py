@@ -1,4 +1,5 @@
-"""Tables of the forecast schema: daily demand in event time, series bookkeeping, forecasts, overrides."""
+"""Tables of the forecast schema: daily demand in event time, series bookkeeping, forecasts, overrides, and the
+event clock's closed days (markers seen, staged stock movements, decided days)."""
 from __future__ import annotations
 
 from sqlalchemy import (
@@ -19,9 +20,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db.tables import plumbing_tables
+from shared.events.markers import day_marks_table, decided_days_table
 
 metadata = MetaData(schema="forecast")
 outbox, outbox_checkpoint, inbox = plumbing_tables(metadata)
+day_marks = day_marks_table(metadata)        # ingest's day_closed markers, one row per topic and partition
+decided_days = decided_days_table(metadata)  # per location, the latest day whose forecasts are committed
 
 daily_demand = Table(
     "daily_demand", metadata,
@@ -67,6 +71,7 @@ promotions = Table(
     Column("location", String(200), primary_key=True),  # "*" = every location
     Column("start", Date, primary_key=True),
     Column("end", Date, nullable=False),
+    Column("announced_at", DateTime(timezone=True), nullable=True),  # event time of the promotion event
 )
 
 forecasts = Table(
@@ -100,4 +105,27 @@ overrides = Table(
     Column("created_by", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_overrides_key", "location", "sku"),
+)
+
+location_clock = Table(
+    "location_clock", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("first_day", Date, nullable=True),  # earliest local day of a consumed sales/stock event
+    Column("last_day", Date, nullable=True),   # latest one: "event time passes the end" of the days before it
+    Column("punctuated", Boolean, nullable=False, server_default="false"),  # ingest sends day_closed for it
+    Column("claimed_until", DateTime(timezone=True), nullable=True),  # lease of the instance closing its days
+)
+
+stock_moves = Table(
+    "stock_moves", metadata,
+    # Event clock: sales and stock movements wait here until their day closes, then are folded into on-hand
+    # and stockout days in event-time order (whatever order they were consumed in) and deleted.
+    Column("location", String(200), nullable=False),
+    Column("day", Date, nullable=False),  # location-local day of `at`
+    Column("sku", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("ref", String(500), nullable=False),  # "<source>/<event id>": unique, and the tie-break
+    Column("kind", String(40), nullable=False),
+    Column("quantity", Float, nullable=True),
+    PrimaryKeyConstraint("location", "day", "sku", "at", "ref", name="stock_moves_pkey"),
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from services.forecast.domain import SeriesForecast, SeriesHistory, censor_stockouts
+from services.forecast.domain import SeriesForecast, SeriesHistory, censor_stockouts, forecast_batch
 from services.forecast.domain.demand import mase_scale
 from services.forecast.planning import EPOCH, DemandArrays
 
@@ -33,6 +33,37 @@ def build_history(row: Any, days: DemandArrays, locations: dict, promos: list[An
     return SeriesHistory(key=f"{row.location}:{row.sku}", start=row.first_day,
                          demand=censor_stockouts(demand, in_stock), promo=promo if promo.any() else None,
                          country=loc.get("country"), subdivision=loc.get("subdivision"), like_profile=like_profile)
+
+
+def round_histories(rows: list[Any], days: dict, locations: dict, promos: list[Any], horizons: list[int],
+                    profiles: dict) -> tuple[list[SeriesHistory], list[str]]:
+    """A round's core inputs: each row's history (build_history) laid out over the round's longest horizon, with
+    its borrowed profile; and each row's cold-start kind ("" without a profile). `profiles`: (location, sku) →
+    (kind, profile or None)."""
+    horizon = max(horizons)
+    histories, cold = [], []
+    for r in rows:
+        kind, profile = profiles.get((r.location, r.sku), ("", None))
+        cold.append(kind if profile is not None else "")
+        histories.append(build_history(r, days[(r.location, r.sku)], locations, promos, horizon, like_profile=profile))
+    return histories, cold
+
+
+def fit_round(batch: list[SeriesHistory], horizon: int, use_prophet: Any, quantiles: tuple[float, ...],
+              budget: int) -> list[SeriesForecast]:
+    """One forecast_batch call (a worker process's unit of work): the round's pooling and Prophet budget."""
+    return forecast_batch(batch, horizon=horizon, quantiles=quantiles, use_prophet=use_prophet,
+                          prophet_budget=budget)
+
+
+def series_payload(row: Any, fc: SeriesForecast, history: SeriesHistory, horizon: int, overrides: list[Any],
+                   logs: list[Any], now: datetime, cold_start: str, recent_days: int) -> tuple[dict[str, Any],
+                                                                                              np.ndarray]:
+    """One fitted series as published: its own horizon with the planner's overrides applied, live accuracy over
+    the past forecasts `logs` against the last `recent_days` observed days; returns (payload, daily means)."""
+    mean, qs = apply_overrides(fc, overrides, horizon)
+    live = live_accuracy(logs, recent_actuals(history, recent_days), history.demand)
+    return forecast_payload(row, fc, mean, qs, now, live, cold_start), mean
 
 
 def recent_actuals(history: SeriesHistory, days: int) -> dict[date, float]:

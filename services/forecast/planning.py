@@ -49,6 +49,13 @@ def required_horizon(sku: str, category: str | None, location: str, supplier_ite
     return max(default, math.ceil(max(leads, default=0.0) + review) + COVER_WEEKS_DAYS)
 
 
+def round_horizons(rows: Iterable[Any], items: dict[str, dict], supplier_items: list[dict], policies: list[dict], *,
+                   default: int, default_review: float) -> list[int]:
+    """required_horizon of each row (location, sku) of a round; `items` gives each SKU's category."""
+    return [required_horizon(r.sku, (items.get(r.sku) or {}).get("category"), r.location, supplier_items, policies,
+                             default=default, default_review=default_review) for r in rows]
+
+
 def review_days(sku: str, category: str | None, location: str, policies: Iterable[dict],
                 default: float) -> float:
     """Review period of the most specific matching policy (SKU over category over location)."""

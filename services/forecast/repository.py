@@ -73,21 +73,33 @@ async def supply_terms(session: AsyncSession, skus: set[str]) -> tuple[list[dict
     return [r.data for r in items], [r.data for r in policies]
 
 
-async def recent_demand(session: AsyncSession, location: str, skus: set[str], since: date) -> list[Any]:
-    """Daily demand of some SKUs at one location since a day (the source of a cold-start profile)."""
-    return list(await session.execute(select(daily_demand).where(
-        daily_demand.c.location == location, daily_demand.c.sku.in_(skus), daily_demand.c.day >= since)))
+async def recent_demand(session: AsyncSession, location: str, skus: set[str], since: date,
+                        until: date | None = None) -> list[Any]:
+    """Daily demand of some SKUs at one location since a day (and up to one: event clock), the source of a
+    cold-start profile."""
+    stmt = select(daily_demand).where(daily_demand.c.location == location, daily_demand.c.sku.in_(skus),
+                                      daily_demand.c.day >= since)
+    if until is not None:
+        stmt = stmt.where(daily_demand.c.day <= until)
+    return list(await session.execute(stmt))
 
 
-async def series_spans(session: AsyncSession, location: str, skus: set[str]) -> dict[str, tuple[date, date]]:
-    """(first day, last day) of the SKUs' histories at one location."""
+async def series_spans(session: AsyncSession, location: str, skus: set[str],
+                       through: date | None = None) -> dict[str, tuple[date, date]]:
+    """(first day, last day) of the SKUs' histories at one location; as they were at `through` if given."""
     rows = await session.execute(select(series.c.sku, series.c.first_day, series.c.last_day).where(
         series.c.location == location, series.c.sku.in_(skus)))
-    return {r.sku: (r.first_day, r.last_day) for r in rows}
+    if through is None:
+        return {r.sku: (r.first_day, r.last_day) for r in rows}
+    return {r.sku: (r.first_day, min(r.last_day, through)) for r in rows if r.first_day <= through}
 
 
-async def promotions_for(session: AsyncSession, skus: set[str]) -> list[Any]:
-    return list(await session.execute(select(promotions).where(promotions.c.sku.in_(skus))))
+async def promotions_for(session: AsyncSession, skus: set[str], known_at: datetime | None = None) -> list[Any]:
+    """Promotions of the SKUs; with `known_at` only those announced by then (or of unknown announcement)."""
+    stmt = select(promotions).where(promotions.c.sku.in_(skus))
+    if known_at is not None:
+        stmt = stmt.where(or_(promotions.c.announced_at.is_(None), promotions.c.announced_at <= known_at))
+    return list(await session.execute(stmt.order_by(promotions.c.sku, promotions.c.location, promotions.c.start)))
 
 
 def _keyed(table, keys: list[tuple[str, str]]):
@@ -102,9 +114,12 @@ async def active_overrides(session: AsyncSession, keys: list[tuple[str, str]], n
         or_(overrides.c.expires_at.is_(None), overrides.c.expires_at > now)).order_by(overrides.c.id)))
 
 
-async def logs_since(session: AsyncSession, keys: list[tuple[str, str]], since: date) -> list[Any]:
-    return list(await session.execute(_keyed(forecast_log, keys).where(forecast_log.c.as_of >= since)
-                                      .order_by(forecast_log.c.as_of)))
+async def logs_since(session: AsyncSession, keys: list[tuple[str, str]], since: date,
+                     before: date | None = None) -> list[Any]:
+    stmt = _keyed(forecast_log, keys).where(forecast_log.c.as_of >= since)
+    if before is not None:
+        stmt = stmt.where(forecast_log.c.as_of < before)
+    return list(await session.execute(stmt.order_by(forecast_log.c.as_of)))
 
 
 @dataclass(frozen=True)
@@ -117,9 +132,11 @@ class Saved:
     baseline: float
 
 
-async def save_forecasts(session: AsyncSession, saved: list[Saved], generated_at: datetime) -> None:
+async def save_forecasts(session: AsyncSession, saved: list[Saved], generated_at: datetime, *,
+                         release: bool = True) -> None:
     """Store a round's forecasts and logs in bulk and release the leases; events that arrived while the
-    round was fitted keep their series dirty, and only the change the round saw is subtracted."""
+    round was fitted keep their series dirty, and only the change the round saw is subtracted. The event
+    clock settles its series itself (`release=False`, closing.settle)."""
     await session.execute(text(
         "INSERT INTO forecast.forecasts (location, sku, as_of, generated_at, payload) "
         "SELECT v.location, v.sku, v.as_of, :generated_at, CAST(v.payload AS jsonb) FROM unnest("
@@ -137,15 +154,17 @@ async def save_forecasts(session: AsyncSession, saved: list[Saved], generated_at
         {"locs": [s.claimed.location for s in saved], "skus": [s.claimed.sku for s in saved],
          "as_of": [s.claimed.last_day for s in saved],
          "means": [orjson.dumps(s.means[:28]).decode() for s in saved]})
-    await _release(session, saved)
+    if release:
+        await _release(session, saved)
+    else:
+        await _drop_old_logs(session, saved)
 
 
 async def _release(session: AsyncSession, saved: list[Saved]) -> None:
     columns = {"locs": [s.claimed.location for s in saved], "skus": [s.claimed.sku for s in saved],
                "arrivals": [s.claimed.last_arrival_at for s in saved], "as_of": [s.claimed.last_day for s in saved],
                "baselines": [float(s.baseline) for s in saved],
-               "changed": [float(s.claimed.changed_quantity) for s in saved],
-               "cut": [s.claimed.last_day - timedelta(days=120) for s in saved]}
+               "changed": [float(s.claimed.changed_quantity) for s in saved]}
     await session.execute(text(
         "UPDATE forecast.series s SET dirty = s.last_arrival_at > v.arrival, "
         # an override or promotion that arrived during the fit reset forecast_as_of: keep it due
@@ -156,11 +175,16 @@ async def _release(session: AsyncSession, saved: list[Saved]) -> None:
         "CAST(:arrivals AS timestamptz[]), CAST(:as_of AS date[]), CAST(:baselines AS float8[]), "
         "CAST(:changed AS float8[])) AS v(location, sku, arrival, as_of, baseline, changed) "
         "WHERE s.location = v.location AND s.sku = v.sku"), columns)
+    await _drop_old_logs(session, saved)
+
+
+async def _drop_old_logs(session: AsyncSession, saved: list[Saved]) -> None:
     await session.execute(text(
         "DELETE FROM forecast.forecast_log l USING unnest(CAST(:locs AS text[]), CAST(:skus AS text[]), "
         "CAST(:cut AS date[])) AS v(location, sku, cut) "
         "WHERE l.location = v.location AND l.sku = v.sku AND l.as_of < v.cut"),
-        {k: columns[k] for k in ("locs", "skus", "cut")})
+        {"locs": [s.claimed.location for s in saved], "skus": [s.claimed.sku for s in saved],
+         "cut": [s.claimed.last_day - timedelta(days=120) for s in saved]})
 
 
 async def get_forecast(session: AsyncSession, location: str, sku: str) -> dict | None:

@@ -19,6 +19,9 @@ class ForecastSettings(BaseSettings):
     lease_s: float = 600.0      # a claim not finished by then (crashed instance) is claimed again
     use_prophet: str = "auto"   # auto | never | always
     prophet_budget: int = 3     # Prophet trials per fit call (see docs/bench-forecast.md)
+    # REPLENISH_CLOCK=event (docs/forecast.md, "Event clock and closed days")
+    refit_days: int = 7         # a series is re-forecast when its last forecast is this many closed days old
+    day_chunk: int = 2000       # series per fit call of one closed day (fixed: results never depend on workers)
 
     @field_validator("quantiles")
     @classmethod

@@ -7,7 +7,7 @@ import gc
 from fastapi import FastAPI
 
 from services.ingest import models, quarantine, routes
-from services.ingest.consumers import decode_raw, make_raw_handler
+from services.ingest.consumers import RAW_TYPES, decode_raw, make_raw_handler
 from services.ingest.freshness import Clock, Watermark, make_watcher, wall_clock
 from services.ingest.handlers import MasterCache
 from shared.events.topics import INGEST_RAW
@@ -32,11 +32,12 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock = wall_c
     settings = settings or load_settings("ingest")
     cache, watermark = MasterCache(), Watermark()
     runtime = ServiceRuntime(settings, models.metadata)
-    runtime.consumers.append(ConsumerSpec("raw", [INGEST_RAW], make_raw_handler(cache), decoder=decode_raw))
+    runtime.consumers.append(ConsumerSpec("raw", [INGEST_RAW], make_raw_handler(cache), decoder=decode_raw,
+                                          types=RAW_TYPES))
     runtime.tasks.append(make_watcher(clock, watermark, freshness_every_s))
     runtime.tasks.append(tune_gc)
     app = build_app(runtime, title="Replenish ingest", routers=[routes.router, quarantine.router],
-                    watermark=watermark.body)
+                    watermark=watermark.body, body_rules=[("POST", routes.BATCH_DOORS, routes.MAX_BODY_BYTES)])
     app.state.master_cache = cache
     app.state.watermark = watermark
     return app

@@ -12,9 +12,10 @@ from services.ingest.domain.batch import release_pending as release_order
 from services.ingest.domain.fastlane import LEDGER_EFFECT, Lookups, Movement, fast_batch
 from services.ingest.domain.master import MASTER_APPLIED, MasterSnapshot, apply_master_in_place
 from services.ingest.domain.outcomes import Normalized, Pending, Rejected, Unreadable
+from services.ingest.domain.storable import ESCAPED_NOTE, needs_escape, storable, storable_text
 from services.ingest.envelopes import envelope_bytes, iso_time, mark_batch, outbox_rows
 from shared.db.uow import UnitOfWork
-from shared.events.canonical import MASTER_TYPES, CanonicalEvent, validate_event
+from shared.events.canonical import MASTER_TYPES, CanonicalEvent, lenient_types, validate_event
 from shared.observability.metrics import EVENTS
 
 BULK_OUTBOX = 2
@@ -58,7 +59,8 @@ class MasterCache:
             return
         snapshot = self.snapshot.copy()
         for seq, raw in rows:
-            event = validate_event(raw, FAR_FUTURE)
+            with lenient_types():  # stored before CONTRACT §3's strict types: still master data
+                event = validate_event(raw, FAR_FUTURE)
             if isinstance(event, CanonicalEvent) and event.type in MASTER_APPLIED:
                 apply_master_in_place(snapshot, event)
             self.seq = max(self.seq, seq)
@@ -79,18 +81,24 @@ def _source_of(raw: Any, event: CanonicalEvent | None) -> str | None:
     if event is not None:
         return event.source
     value = raw.get("source") if isinstance(raw, dict) else None
-    return value.strip()[:200] or None if isinstance(value, str) else None
+    return storable_text(value.strip(), 200) or None if isinstance(value, str) else None
 
 
 def quarantine_row(outcome: Pending | Rejected, raw: Any, door: str) -> dict[str, Any]:
+    """The quarantine entry; what PostgreSQL cannot store (NUL, unpaired surrogates, infinities) is escaped
+    and the entry says so (CONTRACT §12: a bad event is kept, whatever its bytes)."""
     event = outcome.event
     if isinstance(outcome, Pending):
         status, reason, errors = "pending", outcome.reason, [outcome.detail]
     else:
         status, reason, errors = "rejected", "invalid", outcome.errors
-    return {"source": _source_of(raw, event), "event_id": event.id if event else raw_id(raw),
+    kept = _jsonable(raw)
+    event_id = event.id if event else raw_id(raw)
+    escaped = needs_escape(kept) or (event_id is not None and needs_escape(event_id))
+    errors = [storable_text(e) for e in errors] + ([ESCAPED_NOTE] if escaped else [])
+    return {"source": _source_of(raw, event), "event_id": storable_text(event_id, 200) if event_id else None,
             "type": event.type if event else None, "event_time": event.time if event else None,
-            "status": status, "reason": reason, "errors": errors, "raw": _jsonable(raw), "door": door}
+            "status": status, "reason": reason, "errors": errors, "raw": storable(kept), "door": door}
 
 
 def ledger_row(outcome: Normalized | Pending) -> dict[str, Any]:
@@ -200,7 +208,8 @@ async def _apply(uow: UnitOfWork, batch: BatchResult, items: Sequence[object], o
         if isinstance(outcome, Normalized):
             rows.extend(outbox_rows(outcome))
             if outcome.event.type in MASTER_TYPES:
-                await repo.save_master(uow.session, outcome.event.type, outcome.key, items[index],
+                # Fields the model ignores may still hold unstorable bytes: kept escaped, never read.
+                await repo.save_master(uow.session, outcome.event.type, outcome.key, storable(items[index]),
                                        outcome.event.time)
                 if outcome.event.type in RELEASES:
                     released.add(RELEASES[outcome.event.type])
@@ -239,7 +248,8 @@ async def release_pending(uow: UnitOfWork, snapshot: MasterSnapshot, reasons: se
     """Events that waited for master data, in event-time order, now that some arrived."""
     waiting = []
     for row in await repo.pending_for_release(uow.session, reasons):
-        event = validate_event(row.raw, FAR_FUTURE)
+        with lenient_types():  # waiting since before CONTRACT §3's strict types: still valid
+            event = validate_event(row.raw, FAR_FUTURE)
         if isinstance(event, CanonicalEvent):
             waiting.append((row, event))
     waiting.sort(key=lambda pair: (pair[1].time, pair[1].source, pair[1].id))  # the order release_order uses

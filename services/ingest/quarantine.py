@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from services.ingest import freshness, handlers
 from services.ingest import repository as repo
+from services.ingest.domain.storable import ESCAPED_NOTE
 from services.ingest.repository import QuarantineFilter
 from services.ingest.routes import after_commit, current_mapping, mapped
 from shared.http.deps import Planner, Reader
@@ -70,6 +71,13 @@ async def _open(uow: Any, qid: int) -> Any:
     return row
 
 
+def _retriable(row: Any) -> None:
+    """An entry kept escaped is not what was sent: retrying the escaped text would ingest something else."""
+    if ESCAPED_NOTE in (row.errors or []):
+        raise ApiError(409, f"event {row.id} held bytes that cannot be stored and is kept escaped; "
+                            "resend it corrected instead of retrying it")
+
+
 @router.post("/quarantine/{qid}/dismiss")
 async def dismiss(qid: int, body: DismissRequest, request: Request, who: Planner) -> dict[str, Any]:
     """Give up on an event on purpose; it stays listed (status dismissed) with who and why."""
@@ -91,6 +99,7 @@ async def retry(qid: int, request: Request, who: Planner) -> dict[str, Any]:
     now = datetime.now(UTC)
     async with state.runtime.uow() as uow:
         row = await _open(uow, qid)
+        _retriable(row)
         if row.status == "pending":  # it passed dedupe once already: release that claim so it can pass again
             await repo.forget_received(uow.session, row.source, row.event_id)
         items = mapped(await current_mapping(request, row.source), [row.raw]) if row.door == "mapping" \

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 
 from services.notify import models, routes
 from services.notify.alert_batch import make_alert_batch
-from services.notify.consumers import PO_TOPICS, TOPICS, make_po_email
+from services.notify.consumers import ALERT_TYPES, PO_EMAIL_TYPES, PO_TOPICS, TOPICS, make_po_email
 from services.notify.dispatcher import Dispatcher
 from services.notify.po_email import PoMailer
 from services.notify.reload import ConfigSource
@@ -25,10 +25,11 @@ def create_app(settings: ServiceSettings | None = None, notify_settings: NotifyS
     mailer = PoMailer(runtime, notify_settings, config)
     # A polled burst of alerts (a policy decider pass emits many) is stored with one read and one upsert.
     runtime.consumers.append(ConsumerSpec(
-        "alerts", TOPICS, None, batch_size=200, urgent=True,
+        "alerts", TOPICS, None, batch_size=200, urgent=True, types=ALERT_TYPES,
         batch_handler=make_alert_batch(dispatcher.wake.set, lambda: config.current.flap_window)))
     runtime.consumers.append(ConsumerSpec(
-        "po-emails", PO_TOPICS, make_po_email(mailer.wake.set, lambda: config.current.po_email), batch_size=100))
+        "po-emails", PO_TOPICS, make_po_email(mailer.wake.set, lambda: config.current.po_email), batch_size=100,
+        types=PO_EMAIL_TYPES))
     runtime.tasks += [dispatcher.run, mailer.run]
     app = build_app(runtime, title="Replenish notify", routers=[routes.router])
     app.state.dispatcher = dispatcher

@@ -7,15 +7,20 @@ from datetime import timedelta
 from sqlalchemy import event
 
 from services.notify.config import PoEmail
-from services.notify.handlers import on_alert
-from services.notify.po_email import on_po_email
+from services.notify.handlers import ALERT_TYPE, on_alert
+from services.notify.po_email import PO_EMAIL_TYPE, on_po_email
 from shared.bus.consumer import Handler
+from shared.bus.types import EventTypes
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
 from shared.events.topics import ALERT_TOPICS, PURCHASE_ORDERS
 
 TOPICS = list(ALERT_TOPICS)
 PO_TOPICS = [PURCHASE_ORDERS]
+# The alert topics carry alerts only; the purchase-orders topic also carries PO snapshots (orders' read model,
+# not ours). Any other type is dead-lettered.
+ALERT_TYPES = EventTypes(handles={ALERT_TYPE})
+PO_EMAIL_TYPES = EventTypes(handles={PO_EMAIL_TYPE}, skips={"replenish.orders.purchase_order"})
 
 
 def _after_commit(uow: UnitOfWork, callback: Callable[[], None]) -> None:

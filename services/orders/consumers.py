@@ -12,6 +12,7 @@ from services.orders.handlers import (
     on_stock,
 )
 from services.orders.settings import OrdersSettings
+from shared.bus.types import EventTypes
 from shared.clock import Clock
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
@@ -20,10 +21,14 @@ from shared.service import ConsumerSpec
 
 STOCK_TYPES = ("replenish.ingest.stock_adjustment", "replenish.ingest.stock_count")
 MASTER_TYPES = ("replenish.ingest.supplier", "replenish.ingest.supplier_item", "replenish.ingest.location")
+# Every type on orders' topics: handled below, or master data orders has no use for; any other is dead-lettered.
+EVENT_TYPES = EventTypes(
+    handles={"replenish.policy.reorder", *STOCK_TYPES, *MASTER_TYPES, DELIVERY_TYPE, DAY_CLOSED},
+    skips={"replenish.ingest.item", "replenish.ingest.lane", "replenish.ingest.policy"})
 
 
 def make_dispatch(cfg: OrdersSettings, clock: Clock):
-    """Event type -> handler; any other type (an ingest sale, a future event) is left alone."""
+    """Event type -> handler (the consumer loop lets only EVENT_TYPES.handles through)."""
 
     async def dispatch(uow: UnitOfWork, env: Envelope) -> None:
         if env.type == "replenish.policy.reorder":
@@ -41,4 +46,4 @@ def make_dispatch(cfg: OrdersSettings, clock: Clock):
 
 
 def consumer_specs(cfg: OrdersSettings, clock: Clock) -> list[ConsumerSpec]:
-    return [ConsumerSpec("events", TOPICS, make_dispatch(cfg, clock), batch_size=200)]
+    return [ConsumerSpec("events", TOPICS, make_dispatch(cfg, clock), batch_size=200, types=EVENT_TYPES)]

@@ -106,6 +106,8 @@ deliveries = Table(
     Column("body", Text, nullable=False),  # frozen at enqueue: every retry is byte-identical
     Column("status", String(20), nullable=False),  # pending | requested (email) | delivered | failed
     Column("attempts", Integer, nullable=False, server_default="0"),
+    # when this round of the push schedule began (its max age counts from here); a resend starts a new round
+    Column("first_attempt_at", DateTime(timezone=True), nullable=True),
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),
     Column("last_status_code", Integer, nullable=True),
     Column("last_error", Text, nullable=True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -144,9 +144,18 @@ async def enqueue_delivery(session: AsyncSession, values: dict[str, Any]) -> Non
     await session.execute(insert(deliveries).values(**values).on_conflict_do_nothing())
 
 
-async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
-    stmt = (select(deliveries).where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
-            .order_by(deliveries.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+async def due_deliveries(session: AsyncSession, now: datetime, limit: int, per_supplier: int) -> list[Any]:
+    """Due pushes, locked (rows another replica holds are skipped), oldest due first, at most `per_supplier`
+    of one supplier (so a supplier with many due pushes cannot fill the batch); a revision is never due
+    while an older revision of the same PO is still pending, so a PO's revisions reach the supplier in order."""
+    d, older = deliveries.c, deliveries.alias("older")
+    earlier_pending = exists().where(older.c.po_id == d.po_id, older.c.revision < d.revision,
+                                     older.c.status == "pending")
+    due = and_(d.status == "pending", d.next_attempt_at <= now)
+    ranked = (select(d.id, func.row_number().over(partition_by=d.supplier_id, order_by=(d.next_attempt_at, d.id))
+                     .label("n")).where(due, ~earlier_pending).subquery())
+    stmt = (select(deliveries).where(d.id.in_(select(ranked.c.id).where(ranked.c.n <= per_supplier)), due)
+            .order_by(d.next_attempt_at, d.id).limit(limit).with_for_update(skip_locked=True))
     return list(await session.execute(stmt))
 
 
@@ -165,6 +174,7 @@ async def deliveries_for(session: AsyncSession, po_id: str) -> list[dict[str, An
     return [{"revision": r.revision, "channel": r.channel, "status": r.status, "attempts": r.attempts,
              "idempotency_key": r.idempotency_key, "last_status_code": r.last_status_code,
              "last_error": r.last_error,
+             "first_attempt_at": r.first_attempt_at.isoformat() if r.first_attempt_at else None,
              "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
              "at": r.updated_at.isoformat()} for r in rows]
 

@@ -1,13 +1,17 @@
-"""The webhook sender: signed pushes with stored retry times, per-supplier circuit breaker, final outcome.
+"""The webhook sender: signed pushes on a stored retry schedule, per-supplier breaker and concurrency, outcome.
 
-Transport runs on the wall clock in both clock modes (due times, leases, backoff, the breaker); only the
-PO's own stamps (a failed delivery's time, the change's audit) use the service's Clock.
+Transport runs on the wall clock in both clock modes (due times, the schedule, leases, the breaker,
+webhook-timestamp); only the PO's own stamps (a failed delivery's time, the change's audit) use the Clock.
+Everything the schedule needs (attempts, first attempt, next attempt) is on the `deliveries` row, so a
+restart carries on where it stopped.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+import time
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,16 +19,21 @@ import httpx
 
 from services.orders import repository as repo
 from services.orders.domain import (
+    DELIVERED,
+    RETRY,
+    SYSTEM,
+    AuditEntry,
+    PurchaseOrder,
     allow,
-    backoff_delay,
-    is_success,
     mark_delivered,
     mark_delivery_failed,
+    mark_delivery_retrying,
+    next_attempt_at,
+    push_headers,
+    push_verdict,
     record_failure,
     record_success,
     retry_after,
-    should_retry,
-    sign,
 )
 from services.orders.handlers import commit_change, utcnow
 from services.orders.settings import OrdersSettings
@@ -32,14 +41,18 @@ from shared.clock import Clock
 from shared.service import ServiceRuntime
 
 log = logging.getLogger(__name__)
+Claimed = tuple[Any, str, str]  # (deliveries row, url, secret)
 
 
-async def _claim(runtime: ServiceRuntime, cfg: OrdersSettings, now: datetime) -> list[tuple[Any, str, str]]:
-    """Due pushes the breaker lets through, leased so a crash mid-request retries them later."""
+async def _claim(runtime: ServiceRuntime, cfg: OrdersSettings, now: datetime, busy: Counter[str]) -> list[Claimed]:
+    """Due pushes the breaker and the per-supplier limit let through, leased so a crash mid-request retries
+    them later. `busy` counts pushes in flight per supplier; it is updated with what is claimed."""
     lease = now + timedelta(seconds=cfg.push_timeout_s + 30)
-    claimed: list[tuple[Any, str, str]] = []
+    claimed: list[Claimed] = []
     async with runtime.uow() as uow:
-        for row in await repo.due_deliveries(uow.session, now, cfg.send_batch):
+        for row in await repo.due_deliveries(uow.session, now, cfg.send_batch, cfg.push_per_supplier):
+            if busy[row.supplier_id] >= cfg.push_per_supplier:
+                continue  # this supplier has enough in flight; the row stays due for a later round
             breaker = await repo.breaker(uow.session, row.supplier_id)
             after, ok = allow(breaker, cfg.breaker, now)
             if after != breaker:
@@ -51,6 +64,7 @@ async def _claim(runtime: ServiceRuntime, cfg: OrdersSettings, now: datetime) ->
                 continue
             hook = await repo.webhook(uow.session, row.supplier_id)
             await repo.update_delivery(uow.session, row.id, next_attempt_at=lease)
+            busy[row.supplier_id] += 1
             claimed.append((row, *(hook or ("", ""))))
     return claimed
 
@@ -59,71 +73,102 @@ async def _post(client: httpx.AsyncClient, row: Any, url: str, secret: str) -> t
     if not url:
         return None, "no webhook configured"
     body = row.body.encode()
-    headers = {"Content-Type": "application/json", "Idempotency-Key": row.idempotency_key,
-               "X-Replenish-Signature": sign(body, secret), "X-Replenish-PO": row.po_id}
+    # webhook-timestamp is this attempt's (wall clock): a receiver rejects a replay older than its tolerance
+    headers = push_headers(row.po_id, row.idempotency_key, body, secret, int(time.time()))
     try:
         response = await client.post(url, content=body, headers=headers)
-        return response.status_code, None if is_success(response.status_code) else response.text[:200]
     except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {str(exc)[:200]}"
+        detail = str(exc)[:200]
+        return None, type(exc).__name__ + (f": {detail}" if detail else "")
+    if push_verdict(response.status_code) == DELIVERED:
+        return response.status_code, None
+    text = response.text[:200].strip()
+    return response.status_code, f"HTTP {response.status_code}" + (f": {text}" if text else "")
+
+
+def _po_after_failure(po: PurchaseOrder, attempts: int, answer: str, retry_at: datetime | None, stopped: bool,
+                      at: datetime) -> tuple[PurchaseOrder, list[AuditEntry]]:
+    """The PO's delivery bookkeeping after a failed attempt: still pending (the count the unresponsive rule
+    reads) or failed for good, with the reason, audited."""
+    if retry_at is not None:
+        reason = f"webhook: {answer} after {attempts} attempt(s); next attempt at {retry_at.isoformat()}"
+        return mark_delivery_retrying(po, attempts, reason), []
+    why = "the endpoint answered 410 Gone" if stopped else "push schedule exhausted"
+    reason = f"webhook: {answer} after {attempts} attempt(s) ({why})"
+    entry = AuditEntry(at=at, actor=SYSTEM, action="delivery", from_status=po.status, to_status=po.status,
+                       reason=f"push of revision {po.send_revision} failed for good: {reason}")
+    return mark_delivery_failed(po, attempts, at, reason), [entry]
 
 
 async def record_outcome(runtime: ServiceRuntime, cfg: OrdersSettings, row: Any, code: int | None,
-                         error: str | None, rng: random.Random, clock: Clock) -> None:
+                         error: str | None, rng: random.Random, clock: Clock,
+                         started: datetime | None = None) -> None:
+    """Store one attempt's outcome: delivered, the next time on the schedule, or failed for good.
+
+    `started`: when this attempt began; it opens the schedule's round when it is the round's first attempt.
+    """
     now = utcnow()
     at = clock.now()
     attempts = row.attempts + 1
-    policy = cfg.retry_policy
+    first = (row.first_attempt_at if row.attempts and row.first_attempt_at else None) or started or now
     async with runtime.uow() as uow:
         breaker = await repo.breaker(uow.session, row.supplier_id)
         po = await repo.get_po(uow.session, row.po_id, lock=True)
-        if is_success(code):
+        current = po is not None and row.revision == po.send_revision
+        entries: list[AuditEntry] = []
+        if push_verdict(code) == DELIVERED:
             await repo.save_breaker(uow.session, row.supplier_id, record_success(breaker))
             await repo.update_delivery(uow.session, row.id, status="delivered", attempts=attempts,
-                                       last_status_code=code, last_error=None, next_attempt_at=None)
-            after = mark_delivered(po, attempts) if po else None
+                                       first_attempt_at=first, last_status_code=code, last_error=None,
+                                       next_attempt_at=None)
+            after = mark_delivered(po, attempts) if current else None
         else:
             await repo.save_breaker(uow.session, row.supplier_id, record_failure(breaker, cfg.breaker, now))
-            retry = should_retry(code, attempts, policy)
-            wait = backoff_delay(attempts - 1, policy, rng) if retry else 0.0
-            await repo.update_delivery(uow.session, row.id, status="pending" if retry else "failed",
-                                       attempts=attempts, last_status_code=code, last_error=error,
-                                       next_attempt_at=now + timedelta(seconds=wait) if retry else None)
-            reason = f"webhook: {error or f'HTTP {code}'} after {attempts} attempt(s)"
-            after = None if retry or po is None else mark_delivery_failed(po, attempts, at, reason)
-            log.warning("push of %s rev %s to %s failed (attempt %d): %s", row.po_id, row.revision,
-                        row.supplier_id, attempts, error or code)
-        if po is not None and after is not None and row.revision == po.send_revision:
-            await commit_change(uow, po, after, [], at)
+            stopped = push_verdict(code) != RETRY
+            retry_at = None if stopped else next_attempt_at(cfg.push_plan, attempts, first, now, rng)
+            await repo.update_delivery(uow.session, row.id, status="pending" if retry_at else "failed",
+                                       attempts=attempts, first_attempt_at=first, last_status_code=code,
+                                       last_error=error, next_attempt_at=retry_at)
+            after = None
+            if current and po.delivery_status == "pending":
+                after, entries = _po_after_failure(po, attempts, error or f"HTTP {code}", retry_at, stopped, at)
+            log.warning("push of %s rev %s to %s failed (attempt %d, %s): %s", row.po_id, row.revision,
+                        row.supplier_id, attempts, f"next at {retry_at.isoformat()}" if retry_at else "gave up",
+                        error or code)
+        if current and after is not None:
+            await commit_change(uow, po, after, entries, at)
 
 
 async def _attempt(runtime: ServiceRuntime, cfg: OrdersSettings, client: httpx.AsyncClient, row: Any,
                    url: str, secret: str, rng: random.Random, clock: Clock) -> None:
     try:
+        started = utcnow()
         code, error = await _post(client, row, url, secret)
-        await record_outcome(runtime, cfg, row, code, error, rng, clock)
+        await record_outcome(runtime, cfg, row, code, error, rng, clock, started)
     except Exception:
         # the lease on the row brings this push back once it expires
         log.exception("push of %s rev %s could not be recorded", row.po_id, row.revision)
 
 
 async def send_due(runtime: ServiceRuntime, cfg: OrdersSettings, client: httpx.AsyncClient,
-                   rng: random.Random, in_flight: set[asyncio.Task], clock: Clock) -> int:
-    """Start every due push as its own task: a slow endpoint holds up only its own pushes."""
+                   rng: random.Random, in_flight: dict[asyncio.Task, str], clock: Clock) -> int:
+    """Start every due push as its own task: a slow endpoint holds up only its own pushes, and at most
+    push_per_supplier of them, so it cannot fill the batch. `in_flight` maps each running push to its supplier."""
     room = cfg.send_batch - len(in_flight)
     if room <= 0:
         return 0
-    claimed = await _claim(runtime, cfg.model_copy(update={"send_batch": room}), utcnow())
+    busy = Counter(in_flight.values())
+    claimed = await _claim(runtime, cfg.model_copy(update={"send_batch": room}), utcnow(), busy)
     for row, url, secret in claimed:
         task = asyncio.create_task(_attempt(runtime, cfg, client, row, url, secret, rng, clock))
-        in_flight.add(task)
-        task.add_done_callback(in_flight.discard)
+        in_flight[task] = row.supplier_id
+        task.add_done_callback(lambda done: in_flight.pop(done, None))
     return len(claimed)
 
 
 async def run_sender(runtime: ServiceRuntime, stop: asyncio.Event, cfg: OrdersSettings, clock: Clock) -> None:
     rng = random.Random()
-    in_flight: set[asyncio.Task] = set()
+    in_flight: dict[asyncio.Task, str] = {}
     async with httpx.AsyncClient(timeout=cfg.push_timeout_s, follow_redirects=False) as client:
         while not stop.is_set():
             try:
@@ -135,4 +180,4 @@ async def run_sender(runtime: ServiceRuntime, stop: asyncio.Event, cfg: OrdersSe
             except TimeoutError:
                 pass
         if in_flight:
-            await asyncio.wait(in_flight, timeout=cfg.push_timeout_s + 1)
+            await asyncio.wait(list(in_flight), timeout=cfg.push_timeout_s + 1)

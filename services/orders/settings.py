@@ -1,9 +1,23 @@
 """Orders settings (REPLENISH_ORDERS_*): consolidation window, approval limits, sending, delay timers."""
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
 
-from services.orders.domain import ApprovalRules, BreakerConfig, RetryPolicy
+from pydantic import BeforeValidator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from services.orders.domain import (
+    DEFAULT_PUSH_SCHEDULE,
+    ApprovalRules,
+    BreakerConfig,
+    PushSchedule,
+    legacy_schedule,
+    parse_duration,
+    parse_durations,
+)
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]  # 90, "90", "5m", "2h", "3d"
+Durations = Annotated[tuple[float, ...], NoDecode, BeforeValidator(parse_durations)]  # "5s,5m,30m" or JSON
 
 
 class OrdersSettings(BaseSettings):
@@ -18,21 +32,39 @@ class OrdersSettings(BaseSettings):
     metrics_every_s: float = 15.0           # period of the replenish_purchase_orders{status} count
     delay_batch: int = 2000                 # POs evaluated per delay pass at most (the rest next pass)
     push_timeout_s: float = 5.0
-    retry_base_s: float = 1.0
-    retry_cap_s: float = 60.0
-    retry_max_attempts: int = 6
+    # Waits after a failed push (the last repeats), up to push_max_age after the first attempt (docs/orders.md)
+    push_schedule: Durations = DEFAULT_PUSH_SCHEDULE
+    push_max_age: Seconds = 3 * 86400.0
+    push_jitter: float = 0.1                # each wait is scaled by uniform(1 - jitter, 1 + jitter)
+    push_per_supplier: int = 4              # pushes in flight to one supplier at a time (per replica)
+    unresponsive_after_attempt: int = 5     # supplier_unresponsive once this many attempts of a PO failed
+    # Deprecated (before the v2 schedule): set, and push_schedule unset, they give the old exponential ladder
+    retry_base_s: float | None = None
+    retry_cap_s: float | None = None
+    retry_max_attempts: int | None = None
     breaker_failures: int = 5
     breaker_reset_s: float = 30.0
     send_batch: int = 50                    # deliveries attempted concurrently per tick
+
+    @model_validator(mode="after")
+    def _valid_schedule(self) -> OrdersSettings:
+        self.push_plan  # noqa: B018 - raises on an empty schedule, a delay <= 0 or a jitter outside [0, 1)
+        return self
 
     @property
     def approval_rules(self) -> ApprovalRules:
         return ApprovalRules(auto_below=self.auto_approve_below, second_above=self.second_approval_above)
 
     @property
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(base_s=self.retry_base_s, cap_s=self.retry_cap_s,
-                           max_attempts=self.retry_max_attempts)
+    def push_plan(self) -> PushSchedule:
+        delays = self.push_schedule
+        legacy = self.retry_base_s is not None or self.retry_cap_s is not None
+        if legacy and "push_schedule" not in self.model_fields_set:
+            delays = legacy_schedule(self.retry_base_s or 1.0, self.retry_cap_s or 60.0,
+                                     self.retry_max_attempts or 6)
+        return PushSchedule(delays=delays, max_age_s=self.push_max_age, jitter=self.push_jitter,
+                            max_attempts=self.retry_max_attempts,
+                            unresponsive_after=self.unresponsive_after_attempt)
 
     @property
     def breaker(self) -> BreakerConfig:

@@ -105,7 +105,8 @@ async def check_delays(runtime: ServiceRuntime, cfg: OrdersSettings, now: dateti
         for po in await repo.awaiting_ack(uow.session, suppliers):
             waiting[po.supplier_id].append(po)
         alerts = [po_late_alert(po, now) for po in pos]
-        alerts += [unresponsive_alert(s, waiting.get(s, []), now, cfg.unack_timeout_s) for s in suppliers]
+        alerts += [unresponsive_alert(s, waiting.get(s, []), now, cfg.unack_timeout_s, cfg.unresponsive_after_attempt)
+                   for s in suppliers]
         keys = {a["key"] for a in alerts}
         states = await repo.alert_state(uow.session, sorted(keys))
         published = await _publish_changed(uow, alerts, states, now)

@@ -7,19 +7,25 @@ from fastapi import FastAPI
 
 from services.policy import decider, models, routes, segmenter
 from services.policy.batch import apply_batch
-from services.policy.handlers import TOPICS
+from services.policy.handlers import HANDLERS, TOPICS
+from shared.bus.types import EventTypes
 from shared.clock import clock_mode
-from shared.events.markers import decided_through
+from shared.events.markers import DAY_CLOSED, decided_through
 from shared.http.app import build_app
 from shared.service import ConsumerSpec, ServiceRuntime
 from shared.settings import ServiceSettings, load_settings
+
+# Every type on policy's topics: handled (HANDLERS; day markers close days), or orders' PO email requests,
+# which share the purchase-orders topic; any other type is dead-lettered.
+EVENT_TYPES = EventTypes(handles={*HANDLERS, DAY_CLOSED}, skips={"replenish.orders.po_email"})
 
 
 def policy_consumers() -> list[ConsumerSpec]:
     """One consumer for every input topic, polled often (the alert path): master data, promotions and POs
     fetched with the sales and stock they belong to, so a key is rarely decided before its supplier item is
     known. (A separate, slowly polled consumer for them let decisions run on partial master data.)"""
-    return [ConsumerSpec("events", TOPICS, None, batch_size=500, batch_handler=apply_batch, urgent=True)]
+    return [ConsumerSpec("events", TOPICS, None, batch_size=500, batch_handler=apply_batch, urgent=True,
+                         types=EVENT_TYPES)]
 
 
 async def _decided_through(runtime: ServiceRuntime) -> datetime | None:

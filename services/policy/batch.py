@@ -149,6 +149,8 @@ async def apply_stock_events(uow: UnitOfWork, envelopes: list[Envelope]) -> bool
     rows = await session.execute(select(stock).where(tuple_(stock.c.location, stock.c.sku).in_(keys))
                                  .order_by(stock.c.location, stock.c.sku).with_for_update())
     state = {(r.location, r.sku): dict(r._mapping) for r in rows}
+    if counts and clock_mode() == "event":
+        await _insert_counts(uow, counts)  # on-hand as of a closed day needs every count, not just the latest
     inserted = await _insert_ledger(uow, moves)
     new = [m for m in moves if m.event_id in inserted]
     recount = fold(state, new, moves, counts)
@@ -200,6 +202,14 @@ async def _insert_ledger(uow: UnitOfWork, moves: list[Movement]) -> set[str]:
         {"ids": [m.event_id for m in moves], "locs": [m.key[0] for m in moves], "skus": [m.key[1] for m in moves],
          "ats": [m.at for m in moves], "deltas": [m.delta for m in moves]})
     return {r.event_id for r in rows}
+
+
+async def _insert_counts(uow: UnitOfWork, counts: list[Count]) -> None:
+    await uow.session.execute(text(
+        "INSERT INTO policy.counts (location, sku, count_at, on_hand) SELECT * FROM unnest(CAST(:locs AS text[]), "
+        "CAST(:skus AS text[]), CAST(:ats AS timestamptz[]), CAST(:qty AS float8[])) ON CONFLICT DO NOTHING"),
+        {"locs": [c.key[0] for c in counts], "skus": [c.key[1] for c in counts], "ats": [c.at for c in counts],
+         "qty": [c.on_hand for c in counts]})
 
 
 async def _delta_after(uow: UnitOfWork, count_at: dict[Key, datetime]) -> dict[Key, float]:

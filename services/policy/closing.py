@@ -39,7 +39,7 @@ DECIDE_CHUNK = 200  # keys read and decided per statement round; a location of t
 async def after_batch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
     """Record the batch's markers and the local days its movements reached, then decide what is now closed."""
     touched: set[str] = set()
-    latest: dict[str, datetime] = {}
+    seen: dict[str, tuple[datetime, datetime]] = {}  # location -> (earliest, latest) movement time
     for env in envelopes:
         if env.type == DAY_CLOSED:
             mark = DayMark.from_data(env.data)
@@ -47,10 +47,12 @@ async def after_batch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
             touched.add(mark.location)
         elif env.type in MOVEMENT_TYPES and env.data.get("location"):
             location = env.data["location"]
-            latest[location] = max(env.time, latest.get(location, env.time))
-    for location, at in latest.items():
-        await _note_day(uow, location, local_day(at, await _timezone(uow, location)))
-    await close_days(uow, touched | set(latest))
+            first, last = seen.get(location, (env.time, env.time))
+            seen[location] = (min(first, env.time), max(last, env.time))
+    for location, (first, last) in seen.items():
+        tz = await _timezone(uow, location)
+        await _note_days(uow, location, local_day(first, tz), local_day(last, tz))
+    await close_days(uow, touched | set(seen))
 
 
 async def close_days(uow: UnitOfWork, where: Iterable[str]) -> None:
@@ -64,7 +66,10 @@ async def _advance(uow: UnitOfWork, location: str) -> None:
     last = await last_decided(session, decided_days, location)
     marked = await closed_days(session, day_marks, "ingest", [SALES, STOCK], location, last)
     first, seen = await _days(uow, location)
-    through = max([*marked, *([seen - timedelta(days=1)] if seen else [])], default=None)
+    # "Event time passes its end" only for a feed that never closes days: it depends on which partition was read
+    # first, so once a location sends day_close its markers alone close its days (and each closes the ones before).
+    passed = [seen - timedelta(days=1)] if seen and not await _punctuated(uow, location) else []
+    through = max([*marked, *passed], default=None)
     if through is None:
         return
     day = last + timedelta(days=1) if last else min([d for d in (first, *marked) if d is not None])
@@ -86,16 +91,33 @@ async def decide_day(uow: UnitOfWork, location: str, day: date, tz: str | None) 
         "SELECT sku FROM policy.stock WHERE location = :l AND last_event_at IS NOT NULL ORDER BY sku"),
         {"l": location})]
     for start in range(0, len(skus), DECIDE_CHUNK):
-        await decide.decide_keys(uow, [(location, sku) for sku in skus[start:start + DECIDE_CHUNK]], as_of=as_of)
+        decided = await decide.decide_keys(uow, [(location, sku) for sku in skus[start:start + DECIDE_CHUNK]],
+                                           as_of=as_of)
+        await _snapshot(uow, location, as_of, [(d.position.sku, d.position.on_hand) for d in decided])
     await uow.publish_marker(REORDERS, stream="policy", location=location, day=day, time=as_of)
     await record_decided(uow.session, decided_days, location, day, tz)
 
 
-async def _note_day(uow: UnitOfWork, location: str, day: date) -> None:
+async def _snapshot(uow: UnitOfWork, location: str, as_of: datetime, on_hand: list[tuple[str, float]]) -> None:
+    """The on-hand each key had at the day's end: the next day's on-hand starts from it (inputs.ON_HAND_AS_OF)."""
+    if on_hand:
+        await uow.session.execute(text(
+            "UPDATE policy.stock s SET snap_at = :at, snap_on_hand = v.q FROM unnest(CAST(:skus AS text[]), "
+            "CAST(:qty AS float8[])) AS v(sku, q) WHERE s.location = :l AND s.sku = v.sku"),
+            {"at": as_of, "l": location, "skus": [s for s, _ in on_hand], "qty": [q for _, q in on_hand]})
+
+
+async def _note_days(uow: UnitOfWork, location: str, first: date, last: date) -> None:
     await uow.session.execute(text(
-        "INSERT INTO policy.location_days (location, first_day, seen_day) VALUES (:l, :d, :d) "
+        "INSERT INTO policy.location_days (location, first_day, seen_day) VALUES (:l, :f, :d) "
         "ON CONFLICT (location) DO UPDATE SET first_day = LEAST(location_days.first_day, EXCLUDED.first_day), "
-        "seen_day = GREATEST(location_days.seen_day, EXCLUDED.seen_day)"), {"l": location, "d": day})
+        "seen_day = GREATEST(location_days.seen_day, EXCLUDED.seen_day)"), {"l": location, "f": first, "d": last})
+
+
+async def _punctuated(uow: UnitOfWork, location: str) -> bool:
+    return (await uow.session.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM policy.day_marks WHERE location = :l AND stream = 'ingest')"),
+        {"l": location})).scalar()
 
 
 async def _days(uow: UnitOfWork, location: str) -> tuple[date | None, date | None]:

@@ -104,20 +104,47 @@ async def _decision_failed(uow: UnitOfWork, k: KeyInputs, exc: Exception) -> Non
 
 def decide_key(k: KeyInputs, rules: RuleSet, cfg: PolicySettings, fresh: dict[Key, dict[str, Any]]) -> Decided:
     """One key's position, reorder and alert changes from its inputs (no I/O)."""
+    core = decide_core(k, key_demand(k), rules, cfg, fresh)
+    stock, position, decision, params = core.stock, core.position, core.decision, core.params
+    if decision is not None:
+        stock = replace(stock, on_order=stock.on_order + decision.quantity)
+        position = compute_position(k.sku, k.location, stock, core.demand, params, k.as_of)
+    position = replace(position, explanation={**position.explanation, **core.fed, "decision": core.note})
+    alerts = evaluate_alerts(position, k.alerts, config=cfg.alert_config(), unit_cost=params.unit_cost,
+                             last_sale_at=k.last_sale_at, supplier_id=(k.si or {}).get("supplier_id"),
+                             receivers=core.outcome.receivers, forced_types=core.outcome.forced_alerts)
+    return Decided(position, jsonable(position.to_dict()), decision, alerts, k.item.get("category"))
+
+
+@dataclass(frozen=True)
+class Core:
+    """A key's reorder decision and what it was made from (the position before the order)."""
+
+    stock: Stock
+    demand: DemandView  # with promotions
+    params: PolicyParams
+    outcome: RuleOutcome
+    fed: dict[str, Any]
+    position: Position
+    note: dict[str, Any]
+    decision: ReorderDecision | None
+
+
+def key_demand(k: KeyInputs) -> DemandView:
+    """The latest forecast's demand after the decision day, else the sales history's (cold start)."""
+    return forecast_demand(k.forecast, k.day) or history_demand(k.first_sale, k.sales, k.day)
+
+
+def decide_core(k: KeyInputs, demand: DemandView, rules: RuleSet, cfg: PolicySettings,
+                fresh: dict[Key, dict[str, Any]]) -> Core:
+    """Whether and how much one key orders, from its inputs and demand view (no I/O): decide_key without the
+    position after the order and the alerts. `replenish simulate` decides through it too."""
     stock = Stock(on_hand=k.on_hand, on_order=k.on_order, arrivals=tuple(k.arrivals))
-    demand = forecast_demand(k.forecast, k.day) or history_demand(k.first_sale, k.sales, k.day)
     params, outcome, fed = resolve_params(k, stock, demand, rules, cfg)
     demand = _with_promotions(k, demand, params)
     position = compute_position(k.sku, k.location, stock, demand, params, k.as_of)
     note, decision = _decide(k, position, params, fresh)
-    if decision is not None:
-        stock = replace(stock, on_order=stock.on_order + decision.quantity)
-        position = compute_position(k.sku, k.location, stock, demand, params, k.as_of)
-    position = replace(position, explanation={**position.explanation, **fed, "decision": note})
-    alerts = evaluate_alerts(position, k.alerts, config=cfg.alert_config(), unit_cost=params.unit_cost,
-                             last_sale_at=k.last_sale_at, supplier_id=(k.si or {}).get("supplier_id"),
-                             receivers=outcome.receivers, forced_types=outcome.forced_alerts)
-    return Decided(position, jsonable(position.to_dict()), decision, alerts, k.item.get("category"))
+    return Core(stock, demand, params, outcome, fed, position, note, decision)
 
 
 def _segment_context(k: KeyInputs, cfg: PolicySettings) -> tuple[dict[str, Any], float]:
@@ -138,7 +165,8 @@ def resolve_params(k: KeyInputs, stock: Stock, demand: DemandView, rules: RuleSe
     base = PolicyParams(lead_time_days=lead, lead_time_std_days=lead_std, service_level=level,
                         moq=float((si or {}).get("moq") or 0), pack_size=float((si or {}).get("pack_size") or 1),
                         unit_cost=(si or {}).get("unit_cost") or item.get("unit_cost"),
-                        overstock_days=cfg.overstock_days)
+                        overstock_days=cfg.overstock_days, distribution=cfg.demand_distribution,
+                        lost_sales=cfg.lost_sales)
     ctx = {"sku": k.sku, "location": k.location, "category": item.get("category"),
            "supplier": (si or {}).get("supplier_id"), "on_hand": stock.on_hand, "on_order": stock.on_order,
            "backorder": stock.backorder, "inventory_position": stock.inventory_position,

@@ -112,10 +112,28 @@ LEFT JOIN LATERAL (SELECT array_agg(x.from_location ORDER BY x.from_location) AS
 WHERE s.last_event_at IS NOT NULL
 ORDER BY v.n
 """
+# On-hand as of :as_of: the latest of the last count at or before it and the on-hand the previous closed-day
+# decision saw (a count at the same instant wins), plus the ledger's movements after that up to :as_of. Only
+# a day's movements are summed in a replay, whatever was applied of later days.
+ON_HAND_AS_OF = """
+LEFT JOIN LATERAL (SELECT c.count_at, c.on_hand FROM policy.counts c WHERE c.location = s.location
+  AND c.sku = s.sku AND c.count_at <= CAST(:as_of AS timestamptz) ORDER BY c.count_at DESC LIMIT 1) cc ON true
+LEFT JOIN LATERAL (SELECT CASE WHEN s.snap_at IS NOT NULL AND s.snap_at <= CAST(:as_of AS timestamptz)
+    AND (cc.count_at IS NULL OR s.snap_at > cc.count_at) THEN s.snap_at ELSE cc.count_at END AS at,
+  CASE WHEN s.snap_at IS NOT NULL AND s.snap_at <= CAST(:as_of AS timestamptz)
+    AND (cc.count_at IS NULL OR s.snap_at > cc.count_at) THEN s.snap_on_hand ELSE cc.on_hand END AS base) b ON true
+LEFT JOIN LATERAL (SELECT COALESCE(b.base, 0.0) AS base, COALESCE(SUM(l.delta), 0.0) AS delta FROM policy.ledger l
+  WHERE l.location = s.location AND l.sku = s.sku AND l.event_time <= CAST(:as_of AS timestamptz)
+  AND (b.at IS NULL OR l.event_time > b.at)) oh ON true
+"""
 # Under the event clock (docs/clock.md) a key is decided as of its closed day's end `:as_of`: the forecast is
 # the latest one made before that day began (as of D - 1 or earlier), and an unconfirmed reorder's time to live
 # runs in event time from its decision.
 KEY_INPUTS_AS_OF = KEY_INPUTS.replace(
+    "SELECT s.location, s.sku, s.count_on_hand, s.delta_since_count,",
+    "SELECT s.location, s.sku, oh.base AS count_on_hand, oh.delta AS delta_since_count,").replace(
+    "LEFT JOIN policy.locations loc ON loc.location = s.location",
+    "LEFT JOIN policy.locations loc ON loc.location = s.location " + ON_HAND_AS_OF).replace(
     "LEFT JOIN policy.forecasts f ON f.location = s.location AND f.sku = s.sku",
     "LEFT JOIN LATERAL (SELECT h.payload FROM policy.forecast_history h WHERE h.location = s.location "
     "AND h.sku = s.sku AND h.as_of < CAST(CAST(:as_of AS timestamptz) AT TIME ZONE "
@@ -156,8 +174,9 @@ async def _add_history(session: AsyncSession, cold: list[KeyInputs]) -> None:
         "CROSS JOIN LATERAL (SELECT min(day) AS first FROM policy.daily_sales s "
         " WHERE s.location = v.location AND s.sku = v.sku) f "
         "LEFT JOIN policy.daily_sales d ON d.location = v.location AND d.sku = v.sku "
-        " AND d.day >= GREATEST(f.first, v.since)"),
-        {**_arrays([k.key for k in cold]), "since": [k.day - timedelta(days=HISTORY_DAYS - 1) for k in cold]})
+        " AND d.day >= GREATEST(f.first, v.since) AND d.day < v.since + CAST(:span AS int)"),
+        {**_arrays([k.key for k in cold]), "since": [k.day - timedelta(days=HISTORY_DAYS - 1) for k in cold],
+         "span": HISTORY_DAYS})  # never a day after the decision's (a history posted at once is all applied)
     by_key = {k.key: k for k in cold}
     for r in rows:
         k = by_key[(r.location, r.sku)]

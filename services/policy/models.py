@@ -58,6 +58,9 @@ stock = Table(
     Column("batch_stock", Boolean, nullable=False, server_default=text("false")),
     # when the decider last claimed the key (wall clock): sales settle it only if that was a max delay ago
     Column("claimed_at", DateTime(timezone=True), nullable=True),
+    # event clock: the on-hand the last closed-day decision saw, as of snap_at (that day's end)
+    Column("snap_at", DateTime(timezone=True), nullable=True),
+    Column("snap_on_hand", Float, nullable=True),
     Index("ix_stock_dirty", "dirty_at", postgresql_where=text("dirty_at IS NOT NULL")),
 )
 
@@ -182,6 +185,17 @@ location_days = Table(
     Column("location", String(200), primary_key=True),
     Column("first_day", Date, nullable=False),   # the first local day with an event: nothing to wait for before it
     Column("seen_day", Date, nullable=False),    # the latest local day with an event: every earlier day has passed
+)
+
+# Every stock count by time, and per key the on-hand its last closed-day decision saw (snap_*, on `stock`): the
+# on-hand as of a closed day's end is the later of the two plus the ledger's movements after it, even when the
+# events of later days are already applied (a history posted at once).
+counts = Table(
+    "counts", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("count_at", DateTime(timezone=True), primary_key=True),
+    Column("on_hand", Float, nullable=False),
 )
 
 forecast_history = Table(

@@ -17,6 +17,10 @@ class PolicySettings(BaseSettings):
     # the forecasts there are, which a replay cannot reproduce), and an unconfirmed reorder's time to live in
     # event time (orders confirms it when the day closes, a day later at the latest).
     event_wait_for_forecast: bool = True
+    # fill-rate targets: the protection-period demand's shape (normal | gamma | auto) and whether unmet demand
+    # is lost (stores: a sale not served is gone) — docs/policy.md, chosen on synthetic data (docs/bench-replay.md)
+    demand_distribution: str = "normal"
+    lost_sales: bool = False
     event_reorder_ttl_h: float = 72.0
     service_level_a: float = 0.98
     service_level_b: float = 0.95

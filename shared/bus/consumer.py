@@ -1,4 +1,5 @@
-"""The consumer loop: inbox-deduped handlers, offsets committed after the database, retry, then DLQ."""
+"""The consumer loop: inbox-deduped handlers, offsets committed after the database; infrastructure failures
+pause the partition and are retried until they pass, content failures go to the DLQ with their reason."""
 from __future__ import annotations
 
 import asyncio
@@ -9,14 +10,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from sqlalchemy import Table, text
 
+from shared.bus.deadletter import dead_letter_headers
+from shared.bus.failures import Backoff, Failure, InfrastructureError, PoisonMessage, classify, describe
+from shared.bus.holds import Holds
+from shared.bus.types import EventTypes, Verdict, unknown_type_reason
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
 from shared.events.topics import dlq
 from shared.observability.metrics import CONSUMER_LAG, DLQ, EVENT_LATENCY, EVENTS
 from shared.settings import ServiceSettings
+
+__all__ = ["BatchHandler", "ConsumerLoop", "Decoder", "Handler", "PoisonMessage", "Progress", "decode_envelope"]
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +32,6 @@ Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 # Applies many new envelopes (in partition order) in the caller's transaction; a failure replays them one by one.
 BatchHandler = Callable[[UnitOfWork, list[Envelope]], Awaitable[None]]
 Decoder = Callable[[ConsumerRecord], Envelope]
-
-
-class PoisonMessage(Exception):
-    """Raised by a decoder or handler for input that no retry can fix: straight to the DLQ."""
-
 
 def decode_envelope(record: ConsumerRecord) -> Envelope:
     try:
@@ -59,36 +62,79 @@ class Progress:
         return out
 
 
+@dataclass
+class Item:
+    """One record of a polled batch and what to do with it: handle, skip, or dead-letter with `reason`."""
+
+    record: ConsumerRecord
+    env: Envelope | None
+    verdict: Verdict
+    reason: str | None = None
+
+    @property
+    def tp(self) -> TopicPartition:
+        return TopicPartition(self.record.topic, self.record.partition)
+
+
+class Stalled(Exception):
+    """The infrastructure failed at `items[0]`: those items (and all after them) are to be retried later."""
+
+    def __init__(self, items: list[Item], cause: BaseException) -> None:
+        super().__init__(describe(cause))
+        self.items, self.cause = items, cause
+
+    def resume_at(self) -> dict[TopicPartition, int]:
+        """Per partition, the first offset not yet done."""
+        out: dict[TopicPartition, int] = {}
+        for item in self.items:
+            out.setdefault(item.tp, item.record.offset)
+        return out
+
+
 class ConsumerLoop:
-    """One consumer group member: handle a batch in one transaction, commit offsets after it."""
+    """One consumer group member: handle a batch in one transaction, commit offsets after it.
+
+    A failure is classified (shared.bus.failures): infrastructure puts the batch back (its partitions are
+    sought back, paused and retried with capped backoff for as long as it takes; nothing is committed past
+    it, and `degraded` says why); anything else replays the batch one message at a time so that only the
+    culprit is dead-lettered. `types` declares the event types handled and knowingly skipped; any other type
+    is dead-lettered as unknown (no declaration: every type reaches the handler)."""
 
     def __init__(self, *, name: str, topics: list[str], handler: Handler | None, settings: ServiceSettings,
                  uow_factory: Callable[[], UnitOfWork], producer: AIOKafkaProducer,
                  decoder: Decoder = decode_envelope, group_id: str | None = None, batch_size: int = 500,
                  batch_handler: BatchHandler | None = None, inbox: Table | None = None,
-                 urgent: bool = False) -> None:
+                 urgent: bool = False, types: EventTypes | None = None, backoff: Backoff | None = None) -> None:
         if handler is None and batch_handler is None:
             raise ValueError(f"consumer {name} needs a handler or a batch_handler")
         if batch_handler is not None and inbox is None:
             raise ValueError(f"consumer {name}: a batch_handler needs the inbox table to mark batches")
         self.name, self.topics, self.handler, self.settings = name, topics, handler, settings
-        self.batch_handler, self.inbox = batch_handler, inbox
+        self.batch_handler, self.inbox, self.types = batch_handler, inbox, types
         self.uow_factory, self.producer, self.decoder = uow_factory, producer, decoder
         self.group_id = group_id or f"replenish.{name}"
         self.batch_size = batch_size
         self.urgent = urgent
         self.progress = Progress(self.group_id)
         self.started = asyncio.Event()
+        self.holds = Holds(name, self.group_id, backoff)
+
+    @property
+    def degraded(self) -> str | None:
+        """Why this consumer is not keeping up (for /readyz), or None."""
+        return self.holds.degraded
 
     def _consumer(self) -> AIOKafkaConsumer:
         s = self.settings
-        return AIOKafkaConsumer(
-            *self.topics, bootstrap_servers=s.kafka_bootstrap_servers, group_id=self.group_id,
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap_servers, group_id=self.group_id,
             client_id=f"{self.group_id}", enable_auto_commit=False, auto_offset_reset="earliest",
             session_timeout_ms=s.kafka_session_timeout_ms, heartbeat_interval_ms=s.kafka_heartbeat_ms,
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms if self.urgent else s.kafka_fetch_max_wait_background_ms,
             max_poll_records=self.batch_size,
             max_partition_fetch_bytes=8 * 1024 * 1024)
+        consumer.subscribe(self.topics, listener=_Forget(self.holds))
+        return consumer
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = self._consumer()
@@ -96,16 +142,41 @@ class ConsumerLoop:
         self.started.set()
         try:
             while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+                self.holds.resume_when_due(consumer)
+                batches = await consumer.getmany(timeout_ms=self.holds.poll_ms(), max_records=self.batch_size)
                 if batches:
                     # Every partition's records in one transaction (each partition's stay in order): one
                     # commit per poll instead of one per partition is less CPU and less latency under load.
-                    await self._handle_batch([r for records in batches.values() for r in records])
-                    await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                    await self._process(consumer, batches)
                 await self._record_lag(consumer)
         finally:
+            self.holds.forget(set(self.holds.held))
             with contextlib.suppress(Exception):
                 await consumer.stop()
+
+    async def _process(self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        records = [r for rs in batches.values() for r in rs]
+        try:
+            await self._handle_batch(records)
+            resume_at: dict[TopicPartition, int] = {}
+        except Stalled as stall:
+            resume_at = stall.resume_at()
+            self.holds.stall(consumer, resume_at, stall.cause)
+        commit = {tp: resume_at.get(tp, rs[-1].offset + 1) for tp, rs in batches.items()
+                  if resume_at.get(tp, rs[-1].offset + 1) > rs[0].offset}
+        await self._commit(consumer, commit)
+        if not resume_at:
+            self.holds.passed(set(batches))
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:
+            # A rebalance or a broker hiccup: a later commit covers these offsets, and what is redelivered
+            # meanwhile is deduped by the inbox.
+            log.warning("%s: commit of %s failed: %s", self.name, offsets, describe(exc, 200))
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
         # highwater() comes from fetch replies, which BROKER.md found right where end_offsets() is not.
@@ -118,28 +189,73 @@ class ConsumerLoop:
                 self.progress.lag[(tp.topic, tp.partition)] = lag
                 CONSUMER_LAG.labels(tp.topic, str(tp.partition), self.group_id).set(lag)
 
-    async def _handle_batch(self, records: list[ConsumerRecord]) -> None:
-        decoded: list[tuple[ConsumerRecord, Envelope]] = []
-        for record in records:
-            try:
-                decoded.append((record, self.decoder(record)))
-            except PoisonMessage as exc:
-                await self._dead_letter(record, str(exc))
-        if not decoded:
-            return
+    def _triage(self, record: ConsumerRecord) -> Item:
         try:
-            async with self.uow_factory() as uow:
-                if self.batch_handler is not None:
-                    await self._apply_batch(uow, [env for _, env in decoded])
-                else:
-                    for _, env in decoded:
-                        await self._apply(uow, env)
-        except Exception:
-            # Something in the batch failed: replay one by one so only the culprit is retried and dead-lettered.
-            for record, env in decoded:
-                await self._handle_one(record, env)
-            return
-        self._done(decoded)
+            env = self.decoder(record)
+        except Exception as exc:  # decoders do no I/O: whatever they raise is about the bytes
+            reason = str(exc) if isinstance(exc, PoisonMessage) else f"undecodable: {describe(exc, 300)}"
+            return Item(record, None, Verdict.UNKNOWN, reason)
+        verdict = self.types.verdict(env.type) if self.types is not None else Verdict.HANDLE
+        return Item(record, env, verdict, unknown_type_reason(env.type) if verdict is Verdict.UNKNOWN else None)
+
+    async def _handle_batch(self, records: list[ConsumerRecord]) -> None:
+        """All of the batch, or raise Stalled with the items still to do."""
+        items = [self._triage(r) for r in records]
+        work = [i for i in items if i.verdict is Verdict.HANDLE]
+        if work:
+            try:
+                async with self.uow_factory() as uow:
+                    if self.batch_handler is not None:
+                        await self._apply_batch(uow, [i.env for i in work])
+                    else:
+                        for i in work:
+                            await self._apply(uow, i.env)
+                failed = None
+            except Exception as exc:
+                if classify(exc) is Failure.INFRASTRUCTURE:
+                    raise Stalled(items, exc) from exc
+                failed = describe(exc)
+            if failed is not None:  # replayed outside the except block: its errors must not chain to this one
+                log.info("%s: batch of %d failed (%s); replaying it one by one", self.name, len(work), failed)
+                await self._replay(items)
+                return
+            self._done(work, "processed")
+        for n, item in enumerate(items):
+            if item.verdict is Verdict.UNKNOWN:
+                await self._dead_letter_or_stall(items[n:], item.reason)
+        self._done([i for i in items if i.verdict is Verdict.SKIP], "skipped")
+
+    async def _replay(self, items: list[Item]) -> None:
+        for n, item in enumerate(items):
+            if item.verdict is Verdict.SKIP:
+                self._done([item], "skipped")
+            elif item.verdict is Verdict.UNKNOWN:
+                await self._dead_letter_or_stall(items[n:], item.reason)
+            else:
+                await self._handle_one(items[n:])
+
+    async def _handle_one(self, items: list[Item]) -> None:
+        """items[0] in its own transaction: retried while the failure is unknown, dead-lettered as content."""
+        item = items[0]
+        delay, attempts = 0.1, max(self.settings.consumer_max_retries, 1)
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.uow_factory() as uow:
+                    await self._apply(uow, item.env)
+                self._done([item], "processed")
+                return
+            except Exception as exc:
+                failure = classify(exc)
+                if failure is Failure.INFRASTRUCTURE:
+                    raise Stalled(items, exc) from exc
+                if failure is Failure.CONTENT or attempt == attempts:
+                    reason = str(exc)[:500] if isinstance(exc, PoisonMessage) else describe(exc)
+                    await self._dead_letter_or_stall(items, reason)
+                    return
+                log.warning("handler %s failed on %s (attempt %d/%d): %s", self.name, item.env.id, attempt,
+                            attempts, exc)
+                await asyncio.sleep(delay)
+                delay *= 4
 
     async def _apply(self, uow: UnitOfWork, env: Envelope) -> None:
         if await uow.mark_processed(self.name, env.id):
@@ -170,43 +286,49 @@ class ConsumerLoop:
             "ON CONFLICT DO NOTHING RETURNING event_id"), {"consumer": self.name, "ids": ids})
         return {r[0] for r in rows}
 
-    async def _handle_one(self, record: ConsumerRecord, env: Envelope) -> None:
-        delay, attempts = 0.1, self.settings.consumer_max_retries
-        for attempt in range(1, attempts + 1):
-            try:
-                async with self.uow_factory() as uow:
-                    await self._apply(uow, env)
-                self._done([(record, env)])
-                return
-            except PoisonMessage as exc:
-                await self._dead_letter(record, str(exc))
-                return
-            except Exception as exc:
-                log.warning("handler %s failed on %s (attempt %d/%d): %s", self.name, env.id, attempt, attempts, exc)
-                if attempt == attempts:
-                    await self._dead_letter(record, f"{type(exc).__name__}: {str(exc)[:500]}")
-                    return
-                await asyncio.sleep(delay)
-                delay *= 4
-
-    def _done(self, handled: list[tuple[ConsumerRecord, Envelope]]) -> None:
+    def _done(self, items: list[Item], outcome: str) -> None:
+        if not items:
+            return
         now = time.time()
-        for record, env in handled:
+        for item in items:
+            record, env = item.record, item.env
             tp = (record.topic, record.partition)
             if tp not in self.progress.event_time or env.time > self.progress.event_time[tp]:
                 self.progress.event_time[tp] = env.time
-            EVENT_LATENCY.labels(record.topic, self.group_id).observe(max(now - record.timestamp / 1000, 0))
-        EVENTS.labels(self.settings.service, "processed").inc(len(handled))
+            if outcome == "processed":
+                EVENT_LATENCY.labels(record.topic, self.group_id).observe(max(now - record.timestamp / 1000, 0))
+        EVENTS.labels(self.settings.service, outcome).inc(len(items))
+
+    async def _dead_letter_or_stall(self, items: list[Item], reason: str) -> None:
+        try:
+            await self._dead_letter(items[0].record, reason)
+        except InfrastructureError as exc:
+            raise Stalled(items, exc) from exc
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        headers = [("x-replenish-reason", reason.encode()[:1000]), ("x-replenish-consumer", self.name.encode()),
-                   ("x-original-topic", record.topic.encode()),
-                   ("x-original-partition", str(record.partition).encode()),
-                   ("x-original-offset", str(record.offset).encode())]
-        await self.producer.send_and_wait(dlq(record.topic), value=record.value, key=record.key, headers=headers)
+        """To `<topic>.dlq` with the reason; a broker that cannot take it is an infrastructure failure."""
+        headers = dead_letter_headers(record, reason=reason, consumer=self.name)
+        try:
+            await self.producer.send_and_wait(dlq(record.topic), value=record.value, key=record.key,
+                                              headers=headers)
+        except Exception as exc:
+            raise InfrastructureError(f"dead-letter topic {dlq(record.topic)} unavailable: {describe(exc)}") from exc
         DLQ.labels(record.topic).inc()
         EVENTS.labels(self.settings.service, "dead_lettered").inc()
         log.error("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+
+
+class _Forget(ConsumerRebalanceListener):
+    """On revocation, held partitions are dropped: the next owner fetches them from the committed offset."""
+
+    def __init__(self, holds: Holds) -> None:
+        self.holds = holds
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        self.holds.forget(set(revoked))
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        pass
 
 
 def topic_partition(topic: str, partition: int) -> TopicPartition:

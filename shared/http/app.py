@@ -4,24 +4,28 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from shared.auth.principals import ROLES
 from shared.http.deps import Admin, Reader
-from shared.http.errors import ApiError, install_error_handlers
+from shared.http.errors import ERROR_RESPONSES, ApiError, SafeJSONResponse, install_error_handlers
+from shared.http.guard import DEFAULT_BODY_LIMIT, BodyLimit, BodyRule, checked_parameters
 from shared.observability.logging import configure_logging
 from shared.service import ServiceRuntime
 
 WatermarkFn = Callable[[ServiceRuntime], dict]
 
 
+_NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"
+
+
 class TokenRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    role: str
-    supplier_id: str | None = None
+    name: str = Field(min_length=1, max_length=200, pattern=_NO_CONTROLS)
+    role: str = Field(max_length=20)
+    supplier_id: str | None = Field(None, min_length=1, max_length=200, pattern=_NO_CONTROLS)
 
 
 def ops_router(watermark: WatermarkFn | None) -> APIRouter:
@@ -37,6 +41,8 @@ def ops_router(watermark: WatermarkFn | None) -> APIRouter:
         checks = await runtime.ready()
         body = {"ready": all(checks.values()), "checks": checks, "service": runtime.settings.service,
                 "instance": runtime.settings.instance}
+        if degraded := runtime.degraded():
+            body["degraded"] = degraded  # consumers paused on an infrastructure failure, and why
         return JSONResponse(body,
                             status_code=200 if all(checks.values()) else 503)
 
@@ -78,7 +84,10 @@ def ops_router(watermark: WatermarkFn | None) -> APIRouter:
 
 
 def build_app(runtime: ServiceRuntime, *, title: str, routers: Sequence[APIRouter],
-              watermark: WatermarkFn | None = None, on_start: Callable | None = None) -> FastAPI:
+              watermark: WatermarkFn | None = None, on_start: Callable | None = None,
+              body_limit: int = DEFAULT_BODY_LIMIT, body_rules: Sequence[BodyRule] = ()) -> FastAPI:
+    """`body_limit` bounds every request body; `body_rules` (method, path pattern, limit) raise or lower it
+    for the doors that need another (ingest's batches). Docs: docs/reliability.md, "HTTP doors"."""
     settings = runtime.settings
 
     @contextlib.asynccontextmanager
@@ -93,11 +102,13 @@ def build_app(runtime: ServiceRuntime, *, title: str, routers: Sequence[APIRoute
         yield
         await runtime.stop()
 
-    app = FastAPI(title=title, version="1.0", lifespan=lifespan)
+    app = FastAPI(title=title, version="1.0", lifespan=lifespan, default_response_class=SafeJSONResponse,
+                  dependencies=[Depends(checked_parameters)])
     app.state.runtime = runtime
     app.state.tokens = runtime.tokens
     install_error_handlers(app)
-    app.include_router(ops_router(watermark))
+    app.add_middleware(BodyLimit, limit=body_limit, rules=body_rules)
+    app.include_router(ops_router(watermark), responses=ERROR_RESPONSES)
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     return app

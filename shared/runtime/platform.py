@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -29,6 +30,38 @@ log = logging.getLogger(__name__)
 # Local defaults that keep latency low on the bundled broker (BROKER.md): quick group joins, short fetch waits.
 LOCAL_ENV = {"REPLENISH_KAFKA_SESSION_TIMEOUT_MS": "6000", "REPLENISH_KAFKA_HEARTBEAT_MS": "1000",
              "REPLENISH_KAFKA_FETCH_MAX_WAIT_MS": "20", "REPLENISH_KAFKA_LINGER_MS": "2"}
+# A service that dies is started again after 1 s, 2 s, 4 s … at most 30 s; a minute alive resets the count.
+RESTART_FIRST_S, RESTART_MAX_S, HEALTHY_AFTER_S = 1.0, 30.0, 60.0
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `path` readable by its owner only: created 0600 (never chmod-ed after the secrets are in it),
+    through a temporary file renamed into place so readers never see half of it."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)  # an old one may carry another mode; O_CREAT would keep it
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    tmp.replace(path)
+
+
+@dataclass
+class Restarts:
+    """Supervision state of one service: how many quick deaths in a row, and when to start it again."""
+
+    count: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+    due_at: float | None = None
+    exit_code: int | None = None
+
+    def died(self, code: int, now: float) -> float:
+        """Note a death; the delay before the next start."""
+        if now - self.started_at >= HEALTHY_AFTER_S:
+            self.count = 0
+        delay = min(RESTART_FIRST_S * 2 ** self.count, RESTART_MAX_S)
+        self.count += 1
+        self.due_at, self.exit_code = now + delay, code
+        return delay
 
 
 @dataclass
@@ -46,20 +79,29 @@ class Platform:
     services: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # Restart dead services (on by default; `replenish up` relies on it, a test may turn it off).
+    supervise: bool = True
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
         self.instance = uuid.uuid4().hex
         self.logs = self.data_dir / "logs"
+        self.restarts: dict[str, Restarts] = {}
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()  # one of supervisor and stop() changes the children at a time
+        self._supervisor: threading.Thread | None = None
 
     def start(self, ready_timeout: float = 120) -> dict:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         (self.data_dir / "endpoints.json").unlink(missing_ok=True)
         fresh_broker = self._start_infrastructure()
         upgrade(self.database_url)
         asyncio.run(ensure_topics(self.kafka, self.partitions))
-        self.tokens = bootstrap.load_or_create_tokens(self.data_dir / "tokens.json")
+        tokens_file = self.data_dir / "tokens.json"
+        if not tokens_file.exists():
+            write_private(tokens_file, "{}")  # born 0600: the tokens are written into it below
+        self.tokens = bootstrap.load_or_create_tokens(tokens_file)
         asyncio.run(bootstrap.register_tokens(self.database_url, self.tokens))
         if fresh_broker:
             counts = asyncio.run(bootstrap.republish_unconfirmed(self.database_url))
@@ -69,9 +111,11 @@ class Platform:
         self._wait_ready(ready_timeout)
         endpoints = {"kafka": self.kafka, "database": self.database_url, "services": self.services,
                      "tokens": self.tokens, "data_dir": str(self.data_dir)}
-        path = self.data_dir / "endpoints.json"
-        path.with_suffix(".tmp").write_text(json.dumps(endpoints, indent=2))
-        path.with_suffix(".tmp").rename(path)
+        write_private(self.data_dir / "endpoints.json", json.dumps(endpoints, indent=2))
+        if self.supervise:
+            self.restarts = {service: Restarts() for service in self.procs}
+            self._supervisor = threading.Thread(target=self._supervise, name="replenish-supervisor", daemon=True)
+            self._supervisor.start()
         return endpoints
 
     def _start_infrastructure(self) -> bool:
@@ -121,6 +165,44 @@ class Platform:
         if pending:
             raise RuntimeError(f"not ready within {timeout:.0f} s: {sorted(pending)}")
 
+    def _supervise(self, every_s: float = 0.5) -> None:
+        """Notice a service that died and start it again on its port, with backoff; say so each time."""
+        while not self._stopping.wait(every_s):
+            now = time.monotonic()
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                for service, proc in list(self.procs.items()):
+                    state = self.restarts.setdefault(service, Restarts())
+                    code = proc.poll()
+                    if code is None:
+                        continue
+                    if state.due_at is None:
+                        delay = state.died(code, now)
+                        self._say(f"{service} (pid {proc.pid}) exited with code {code}; "
+                                  f"restarting in {delay:.0f} s (restart {state.count})")
+                    elif now >= state.due_at:
+                        self._restart(service, state)
+
+    def _restart(self, service: str, state: Restarts) -> None:
+        port = int(self.services[service].rsplit(":", 1)[1])  # clients know this address: keep it
+        try:
+            self._start_service(service, port)
+        except OSError as exc:
+            state.died(-1, time.monotonic())
+            self._say(f"{service} could not be started ({exc}); next try in {state.due_at - time.monotonic():.0f} s")
+            return
+        state.due_at, state.started_at = None, time.monotonic()
+        self._say(f"{service} restarted (pid {self.procs[service].pid}) on {self.services[service]}")
+
+    def _say(self, message: str) -> None:
+        """Supervision events go to stderr (what `replenish up` shows) and to logs/supervisor.log."""
+        line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} replenish up: {message}"
+        print(line, file=sys.stderr, flush=True)
+        log.info(message)
+        with contextlib.suppress(OSError), open(self.logs / "supervisor.log", "a") as out:
+            out.write(line + "\n")
+
     def drained(self, timeout: float = 20) -> bool:
         """Wait until no consumer lags and no outbox holds unpublished rows (twice in a row)."""
         deadline, quiet = time.monotonic() + timeout, 0
@@ -141,6 +223,11 @@ class Platform:
 
     def stop(self, grace: float = 20) -> None:
         """Drain (bounded), stop the services, then broker and database; nothing is left behind."""
+        self._stopping.set()
+        with self._lock:  # a restart in progress finishes first; none starts after this
+            pass
+        if self._supervisor is not None:
+            self._supervisor.join(5)
         clean = False
         if self.procs and all(p.poll() is None for p in self.procs.values()):
             clean = self.drained(grace)

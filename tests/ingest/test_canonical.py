@@ -50,10 +50,12 @@ def test_time_more_than_a_day_ahead_is_rejected_but_23_hours_is_fine():
 
 
 @pytest.mark.parametrize(("quantity", "message"), [
-    (0, "must be > 0"), (-1, "must be > 0"), ("abc", "must be a number"), (True, "must be a number"),
+    (0, "must be > 0"), (-1, "must be > 0"), ("abc", 'must be a number, not the text "abc"'),
+    ("5", 'must be a number, not the text "5"'), (True, "must be a number"),
     (None, "must be a number"), (1e308, "must be at most 1e9 in absolute value"),
-    (10**400, "must be at most 1e9 in absolute value"), ("NaN", "must be a finite number"),
-    ("inf", "must be a finite number"), ([1], "must be a number"), ({"v": 1}, "must be a number"),
+    (10**400, "must be at most 1e9 in absolute value"), (float("nan"), "must be a finite number"),
+    (float("inf"), "must be a finite number"), ("NaN", 'must be a number, not the text "NaN"'),
+    ([1], "must be a number"), ({"v": 1}, "must be a number"),
 ])
 def test_bad_sale_quantity_gets_a_field_path(quantity, message):
     assert validate_event(sale(quantity=quantity), NOW) == [f"data.quantity: {message}"]
@@ -95,7 +97,9 @@ def test_item_conversions_and_aliases_are_checked_per_entry():
                                         "unit_conversions": {"case": -1, "": 3},
                                         "aliases": ["", 5, None]}), NOW)
     assert bad == ["data.unit_conversions.case: must be > 0", 'data.unit_conversions[""]: must not be empty',
-                   "data.aliases[0]: must not be empty", "data.aliases[2]: must be a string"]
+                   "data.aliases[0]: must not be empty",
+                   'data.aliases[1]: must be a string (codes are text: send 6901234567892 as "6901234567892")',
+                   "data.aliases[2]: must be a string"]
 
 
 def test_item_units_are_case_folded_and_base_unit_must_convert_to_one():

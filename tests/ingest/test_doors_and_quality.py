@@ -21,7 +21,8 @@ def test_csv_rows_become_events_and_bad_cells_fail_only_their_row(snapshot):
     assert parsed.records[2] == Unreadable(["row 3: 4 cells, the header has 7"], "s3")
     body = process_batch(parsed.records, snapshot, NOW).response()
     assert body["accepted"] == 1
-    assert body["rejected"] == [{"index": 1, "id": "s2", "errors": ["data.quantity: must be a number"]},
+    assert body["rejected"] == [{"index": 1, "id": "s2",
+                                 "errors": ['data.quantity: must be a number, not the text "abc"']},
                                 {"index": 2, "id": "s3", "errors": ["row 3: 4 cells, the header has 7"]}]
 
 
@@ -39,7 +40,7 @@ def test_csv_item_columns_nest_conversions_and_split_aliases():
     parsed = parse_csv("id,time,sku,name,base_unit,unit_conversions.case,aliases\n"
                        "i1,2026-11-21T10:00:00Z,SKU-9,Tea,each,12,690|OLD-9\n", "item", source="erp")
     assert parsed.records[0]["data"] == {"sku": "SKU-9", "name": "Tea", "base_unit": "each",
-                                         "unit_conversions": {"case": "12"}, "aliases": ["690", "OLD-9"]}
+                                         "unit_conversions": {"case": 12}, "aliases": ["690", "OLD-9"]}
     assert parsed.records[0]["source"] == "erp"
 
 

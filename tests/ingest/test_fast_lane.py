@@ -53,9 +53,9 @@ def _lane(items: list, snapshot: MasterSnapshot) -> list[tuple]:
 
 
 def test_plain_sales_returns_and_counts_match_the_general_path_byte_for_byte(snapshot):
-    items = [_sale(1, unit="Case", unit_price=36, channel=" web ", order_id=77),
-             {"id": 2, "source": " pos/1 ", "type": "return", "time": "2026-11-21T01:00:00Z",
-              "data": {"sku": " sku-1 ", "location": "ＳＴＯＲＥ-1", "quantity": "1.5"}},
+    items = [_sale(1, unit="Case", unit_price=36, channel=" web ", order_id="77"),
+             {"id": "2", "source": " pos/1 ", "type": "return", "time": "2026-11-21T01:00:00Z",
+              "data": {"sku": " sku-1 ", "location": "ＳＴＯＲＥ-1", "quantity": 1.5}},
              {"id": "c-3", "source": "wms", "type": "stock_count", "time": "2026-11-21T01:00:00Z",
               "data": {"sku": "SKU-1", "location": "store-1", "on_hand": 0, "extra": "ignored"}}]
     lane = _lane(items, snapshot)

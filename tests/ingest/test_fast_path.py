@@ -53,7 +53,7 @@ def test_fast_path_equals_full_validation_or_defers(obj):
 
 def test_fast_path_takes_the_common_sale():
     sale = {"id": " pos-1 ", "source": "pos/12", "type": "sale", "time": "2026-11-21T10:15:00+08:00",
-            "data": {"sku": 6901234567892, "location": "store-12", "quantity": "2", "unit": "Case"}}
+            "data": {"sku": " 6901234567892", "location": "store-12", "quantity": 2, "unit": "Case"}}
     fast = canonical._fast_movement(sale, NOW)
     assert fast is not None and fast.id == "pos-1" and fast.data.sku == "6901234567892"
     assert fast.data.quantity == 2.0 and fast.data.unit == "case" and fast.time.hour == 2

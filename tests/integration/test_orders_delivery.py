@@ -26,8 +26,9 @@ from tests.integration.test_orders_service import ADMIN, SECRET, Supplier, _auth
 
 pytestmark = pytest.mark.integration
 RUN = uuid.uuid4().hex[:6]
-CFG = OrdersSettings(window_s=0.5, tick_s=0.2, delay_check_s=3600, retry_base_s=0.1, retry_cap_s=0.2,
-                     retry_max_attempts=2, breaker_failures=50, unack_timeout_s=60)
+# two push attempts (0.1 s apart; the next wait, 1 h, would end past the 30 s max age): then failed for good
+CFG = OrdersSettings(window_s=0.5, tick_s=0.2, delay_check_s=3600, push_schedule="0.1s,1h", push_max_age="30s",
+                     breaker_failures=50, unack_timeout_s=60)
 
 
 class Topic:
@@ -153,13 +154,14 @@ async def _poll_len(coro, n: int) -> list:
 
 async def test_resend_after_failed_webhook_push_repeats_revision_and_key(o):
     sup, c = f"SUP-W{RUN}", o["client"]
-    o["supplier"].script[f"/{sup}"] = [500, 500]  # retry_max_attempts = 2: the delivery fails for good
+    o["supplier"].script[f"/{sup}"] = [500, 500]  # both attempts of the schedule: the delivery fails for good
     hook = {"url": o["supplier"].url + f"/{sup}", "secret": SECRET}
     r = await c.put(f"/v1/suppliers/{sup}/webhook", json=hook, headers=_auth(ADMIN))
     assert r.status_code == 200
     await _reorder(o, f"r-{sup}", supplier_id=sup, unit_cost=2.0)
     po = await _po(o, sup, "sent", check=lambda p: p["delivery_status"] == "failed")
-    assert po is not None
+    assert po is not None and "push schedule exhausted" in po["delivery_error"]
+    assert po["deliveries"][0]["attempts"] == 2 and po["audit"][-1]["action"] == "delivery"
     path = f"/v1/purchase-orders/{po['po_id']}/resend"
     assert (await c.post(path, headers=_auth(o["approver"]))).status_code == 200
     assert (await c.post(path, headers=_auth(o["approver"]))).status_code == 409  # not failed any more

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from services.orders.domain import AuditEntry, PurchaseOrder, SupplierItem
+from services.orders.domain import AuditEntry, CircuitBreaker, PurchaseOrder, SupplierItem
 from shared.clock import Clock
 from shared.events.markers import DayMark, day_end
 
@@ -40,6 +40,7 @@ class FakeRepo:
     timezones: dict[str, str] = field(default_factory=dict)
     marks: set[tuple[str, str, date, str, int, int]] = field(default_factory=set)
     decided: dict[str, tuple[date, str | None]] = field(default_factory=dict)
+    breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
 
     async def get_po(self, _s, po_id: str, *, lock: bool = False) -> PurchaseOrder | None:
         return self.pos.get(po_id)
@@ -76,13 +77,19 @@ class FakeRepo:
     async def enqueue_delivery(self, _s, values: dict[str, Any]) -> None:
         if not any(d.po_id == values["po_id"] and d.revision == values["revision"] for d in self.deliveries):
             row = {"id": len(self.deliveries) + 1, "attempts": 0, "last_error": None, "last_status_code": None,
-                   "next_attempt_at": None, **values}
+                   "first_attempt_at": None, "next_attempt_at": None, **values}
             self.deliveries.append(SimpleNamespace(**row))
 
     async def update_delivery(self, _s, delivery_id: int, **values: Any) -> None:
         row = next(d for d in self.deliveries if d.id == delivery_id)
         for k, v in values.items():
             setattr(row, k, v)
+
+    async def breaker(self, _s, supplier_id: str) -> CircuitBreaker:
+        return self.breakers.get(supplier_id, CircuitBreaker())
+
+    async def save_breaker(self, _s, supplier_id: str, b: CircuitBreaker) -> None:
+        self.breakers[supplier_id] = b
 
     async def delivery_by_key(self, _s, key: str) -> SimpleNamespace | None:
         return next((d for d in self.deliveries if d.idempotency_key == key), None)

@@ -9,6 +9,7 @@ from services.orders.domain import (
     apply_receipt,
     delay_alerts,
     mark_delivery_failed,
+    mark_delivery_retrying,
     po_late_alert,
     reschedule,
     unresponsive_alert,
@@ -84,6 +85,34 @@ def test_failed_last_retry_fires_critical_immediately():
     alert = unresponsive_alert("SUP-1", [po], later(hours=1), timedelta(days=2))
     assert alert["status"] == "firing" and alert["severity"] == "critical"
     assert alert["explanation"]["undelivered_po_ids"] == [po.po_id]
+
+
+def test_a_push_still_failing_fires_a_warning_only_from_the_configured_attempt():
+    po = sent()
+    four = mark_delivery_retrying(po, 4, "webhook: HTTP 503 after 4 attempt(s)")
+    five = mark_delivery_retrying(po, 5, "webhook: HTTP 503 after 5 attempt(s)")
+    assert unresponsive_alert("SUP-1", [four], later(hours=1), 2 * DAY, after_attempt=5)["status"] == "resolved"
+    assert unresponsive_alert("SUP-1", [five], later(hours=1), 2 * DAY)["status"] == "resolved"  # no threshold
+    alert = unresponsive_alert("SUP-1", [five], later(hours=1), 2 * DAY, after_attempt=5)
+    assert (alert["status"], alert["severity"], alert["po_id"]) == ("firing", "warning", po.po_id)
+    assert alert["explanation"]["retrying_po_ids"] == [po.po_id]
+    assert alert["explanation"]["unresponsive_after_attempt"] == 5
+    assert "HTTP 503 after 5 attempt(s)" in alert["summary"]
+
+
+def test_a_push_failed_for_good_beside_one_still_retrying_is_critical():
+    retrying = mark_delivery_retrying(sent(), 6, "webhook: HTTP 500 after 6 attempt(s)")
+    failed = mark_delivery_failed(sent(("SKU-2", "store-1", 12)), 9, later(hours=1), "webhook: gave up")
+    alert = unresponsive_alert("SUP-1", [retrying, failed], later(hours=1), 2 * DAY, after_attempt=5)
+    assert (alert["severity"], alert["po_id"]) == ("critical", failed.po_id)
+    assert "still retrying" in alert["summary"]
+
+
+def test_delay_alerts_pass_the_threshold_through():
+    po = mark_delivery_retrying(sent(), 5, "webhook: HTTP 503 after 5 attempt(s)")
+    by_type = {a["type"]: a for a in delay_alerts(po, later(hours=3), 2 * DAY, after_attempt=5)}
+    assert by_type["supplier_unresponsive"]["status"] == "firing"
+    assert by_type["po_late"]["status"] == "resolved"  # po_late does not care about delivery
 
 
 def test_one_ignored_po_keeps_the_supplier_alert_firing():

@@ -1,4 +1,5 @@
-"""Signature, idempotency key, retry schedule with full jitter, and the renderings a supplier receives."""
+"""Signature, idempotency key, the push verdict per answer, and the renderings a supplier receives (the push
+schedule and the Standard Webhooks headers: test_push_schedule.py)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,22 @@ import hashlib
 import hmac
 import io
 import json
-import random
-import statistics
 from datetime import date
 
 import pytest
 
 from services.orders.domain import (
-    RetryPolicy,
-    backoff_delay,
+    DELIVERED,
+    RETRY,
+    STOP,
     idempotency_key,
     is_success,
     mark_delivered,
     mark_delivery_failed,
     push_body,
+    push_verdict,
     render_csv,
-    retry_schedule,
     send,
-    should_retry,
     sign,
     snapshot,
     submit,
@@ -67,37 +66,18 @@ def test_push_body_is_byte_identical_across_retries_and_parses():
     assert body["total"] == 90.0 and body["expected_date"] == "2026-11-09"
 
 
-@pytest.mark.parametrize(("attempt", "ceiling"), [
-    (0, 1.0), (1, 2.0), (2, 4.0), (5, 32.0), (6, 60.0), (9, 60.0)])
-def test_backoff_stays_within_full_jitter_bounds(attempt, ceiling):
-    policy = RetryPolicy(base_s=1.0, cap_s=60.0, max_attempts=10)
-    rng = random.Random(7)
-    delays = [backoff_delay(attempt, policy, rng) for _ in range(400)]
-    assert all(0.0 <= d <= ceiling for d in delays)
-    # full jitter: uniform over [0, ceiling], so the mean sits near half the ceiling and values spread
-    assert abs(statistics.fmean(delays) - ceiling / 2) < ceiling * 0.1
-    assert min(delays) < ceiling * 0.1 and max(delays) > ceiling * 0.9
-
-
-def test_retry_schedule_is_seedable_and_has_one_delay_between_tries():
-    policy = RetryPolicy(base_s=0.5, cap_s=8.0, max_attempts=5)
-    a, b = retry_schedule(policy, seed=42), retry_schedule(policy, seed=42)
-    assert a == b and len(a) == 4
-    assert all(0 <= d <= c for d, c in zip(a, [0.5, 1.0, 2.0, 4.0], strict=True))
-    assert retry_schedule(policy, seed=43) != a
-
-
 @pytest.mark.parametrize(("status", "ok"), [(200, True), (202, True), (299, True), (None, False),
                                             (301, False), (400, False), (429, False), (500, False)])
 def test_only_2xx_counts_as_delivered(status, ok):
     assert is_success(status) is ok
 
 
-def test_non_2xx_and_timeouts_retry_until_attempts_are_used_up():
-    policy = RetryPolicy(max_attempts=3)
-    assert should_retry(500, 1, policy) and should_retry(None, 2, policy) and should_retry(404, 1, policy)
-    assert not should_retry(500, 3, policy)
-    assert not should_retry(200, 1, policy)
+@pytest.mark.parametrize(("status", "verdict"), [
+    (200, DELIVERED), (204, DELIVERED), (None, RETRY), (301, RETRY), (400, RETRY), (401, RETRY), (403, RETRY),
+    (404, RETRY), (408, RETRY), (409, RETRY), (422, RETRY), (429, RETRY), (500, RETRY), (502, RETRY),
+    (503, RETRY), (504, RETRY), (410, STOP)])
+def test_every_failure_is_retried_on_the_schedule_except_410_gone(status, verdict):
+    assert push_verdict(status) == verdict
 
 
 def test_send_sets_expected_date_from_the_longest_lead_time():

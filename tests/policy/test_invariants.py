@@ -35,16 +35,19 @@ def numbers(value, path=""):
 @given(lead=odd, lead_std=odd, learned=odd, learned_std=odd, receipts=st.integers(0, 50), on_hand=quantity,
        on_order=st.floats(min_value=0, max_value=1e9), history=sales, level=st.floats(0.01, 0.999),
        metric=st.sampled_from(["cycle", "fill"]), mode=st.sampled_from(["continuous", "periodic"]),
-       pack=st.floats(min_value=0.001, max_value=1e4), moq=st.floats(min_value=0, max_value=1e6))
+       pack=st.floats(min_value=0.001, max_value=1e4), moq=st.floats(min_value=0, max_value=1e6),
+       shape=st.sampled_from(["normal", "gamma", "auto"]), lost=st.booleans())
 def test_any_inputs_give_a_finite_position_and_non_negative_orders(
-        lead, lead_std, learned, learned_std, receipts, on_hand, on_order, history, level, metric, mode, pack, moq):
+        lead, lead_std, learned, learned_std, receipts, on_hand, on_order, history, level, metric, mode, pack, moq,
+        shape, lost):
     si = {"supplier_id": "S", "sku": "X", "lead_time_days": lead, "lead_time_std_days": lead_std}
     lead_days, lead_sigma, _ = blend_lead_time(si, receipts, learned, learned_std)
     assert math.isfinite(lead_days) and lead_days >= 0 and math.isfinite(lead_sigma) and lead_sigma >= 0
     sold = {date.fromordinal(DAY.toordinal() - i): q for i, q in enumerate(history)}
     demand = history_demand(min(sold) if sold else None, sold, DAY)
     params = PolicyParams(lead_time_days=lead_days, lead_time_std_days=lead_sigma, service_level=level,
-                          service_metric=metric, review_mode=mode, pack_size=pack, moq=moq)
+                          service_metric=metric, review_mode=mode, pack_size=pack, moq=moq, distribution=shape,
+                          lost_sales=lost)
     position = compute_position("X", "L", Stock(on_hand=on_hand, on_order=on_order), demand, params, AS_OF)
     bad = [(p, v) for p, v in numbers(position.to_dict()) if not math.isfinite(v)]
     assert not bad, bad

@@ -61,5 +61,7 @@ def prophet_forecast(demand: np.ndarray, start: datetime.date, horizon: int,
         model.add_regressor("promo")
         frame["promo"] = np.asarray(promo[: len(y)], dtype=float)
         future["promo"] = np.asarray(promo[len(y):n_all], dtype=float)
-    model.fit(frame.dropna(subset=["y"]))
+    # MAP by L-BFGS from Prophet's own initial values is deterministic; the seed pins the rest (same events,
+    # same forecast: CONTRACT §10)
+    model.fit(frame.dropna(subset=["y"]), seed=0)
     return np.maximum(model.predict(future)["yhat"].to_numpy(), 0.0)

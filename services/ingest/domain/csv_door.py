@@ -6,7 +6,9 @@ each, since every row would fail the same way; problems inside a row fail only t
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,27 @@ from shared.events.canonical import DATA_MODELS, EVENT_TYPES
 
 ENVELOPE_COLUMNS = ("id", "source", "time")
 LIST_SEPARATOR = "|"  # aliases column: "6901234567892|OLD-001"
+MAX_ROW_ERRORS = 10_000  # unreadable rows reported before the rest of the file is given up
+# A JSON-style number: what a number column's cell must look like to become a number (codes stay text).
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d{1,30}")
+
+
+@functools.cache
+def number_columns(kind: str) -> frozenset[str]:
+    """The data fields of `kind` that CONTRACT §3 types as numbers (read from the model's JSON schema)."""
+    properties = DATA_MODELS[kind].model_json_schema().get("properties", {})
+    return frozenset(name for name, prop in properties.items()
+                     if prop.get("type") == "number" or any(p.get("type") == "number" for p in prop.get("anyOf", ())))
+
+
+def _cell_number(value: str) -> Any:
+    """The number a cell spells, or the text itself (the validator then says it is not a number)."""
+    if _INTEGER.fullmatch(value):
+        return int(value)
+    if _NUMBER.fullmatch(value):
+        return float(value)  # 1e309 reads as inf: the validator rejects it as not finite
+    return value
 
 
 @dataclass(frozen=True)
@@ -55,12 +78,18 @@ def parse_csv(text: str, kind: str, *, source: str | None = None,
     if errors:
         return errors
     records: list[dict[str, Any] | Unreadable] = []
-    try:
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                records.append(_record(header, row, kind, source, len(records)))
-    except csv.Error as exc:
-        records.append(Unreadable([f"row {len(records) + 1}: not readable as CSV ({exc})"]))
+    errors = 0
+    while errors < MAX_ROW_ERRORS:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # one unreadable row; the reader carries on with the next line
+            errors += 1
+            records.append(Unreadable([f"row {len(records) + 1}: not readable as CSV ({exc})"]))
+            continue
+        if any(cell.strip() for cell in row):
+            records.append(_record(header, row, kind, source, len(records)))
     return CsvBatch(records)
 
 
@@ -80,17 +109,19 @@ def _record(header: list[str], row: list[str], kind: str, source: str | None,
         if name in ENVELOPE_COLUMNS:
             event[name] = value
         else:
-            _put(event["data"], name, value)
+            _put(event["data"], name, value, number_columns(kind))
     return event
 
 
-def _put(data: dict[str, Any], column: str, value: str) -> None:
+def _put(data: dict[str, Any], column: str, value: str, numbers: frozenset[str]) -> None:
     name, _, unit = column.partition(".")
     if name == "unit_conversions" and unit:
-        data.setdefault(name, {})[unit] = value  # "unit_conversions.case" = 12
+        data.setdefault(name, {})[unit] = _cell_number(value)  # "unit_conversions.case" = 12
     elif name == "aliases":
         data[name] = [alias.strip() for alias in value.split(LIST_SEPARATOR) if alias.strip()]
     elif name == "primary":
         data[name] = {"true": True, "false": False, "1": True, "0": False}.get(value.lower(), value)
+    elif name in numbers:
+        data[name] = _cell_number(value)  # a number column's cell becomes a JSON number
     else:
-        data[name] = value  # numbers stay text: validate_event reads numeric strings
+        data[name] = value  # codes stay text: barcodes keep their leading zeros

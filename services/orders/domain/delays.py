@@ -54,32 +54,45 @@ def _timeout(value: timedelta | float) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=value)
 
 
+def _summary(supplier_id: str, failed: list[str], retrying: dict[str, int], silent: list[str],
+             reasons: dict[str, str], limit: timedelta) -> str:
+    why = "; ".join(f"{k}: {v}" for k, v in reasons.items())
+    why = f" ({why})" if why else ""
+    if failed:
+        more = f"; still retrying {', '.join(retrying)}" if retrying else ""
+        return f"supplier {supplier_id} did not get PO(s) {', '.join(failed)} after the last retry{more}{why}"
+    if retrying:
+        tries = ", ".join(f"{k} after {n} attempt(s)" for k, n in retrying.items())
+        return f"supplier {supplier_id} has not taken PO(s) {tries}; still retrying{why}"
+    if silent:
+        return f"supplier {supplier_id} has not acknowledged PO(s) {', '.join(silent)} within {limit}"
+    return f"supplier {supplier_id} is responsive again"
+
+
 def unresponsive_alert(supplier_id: str, pos: Sequence[PurchaseOrder], now: datetime,
-                       unack_timeout: timedelta | float) -> dict[str, Any]:
-    """Over all of the supplier's POs: any sent, unacknowledged past the timeout, or undeliverable."""
+                       unack_timeout: timedelta | float, after_attempt: int | None = None) -> dict[str, Any]:
+    """Over all of the supplier's POs: any sent and unacknowledged past the timeout, undeliverable (its push
+    schedule exhausted: critical), or still being pushed after `after_attempt` failed attempts (warning)."""
     limit = _timeout(unack_timeout)
     # transfers are never acknowledged: only real suppliers can be unresponsive
     waiting = [po for po in pos if po.supplier_id == supplier_id and po.status == SENT and not po.is_transfer]
     failed = [po.po_id for po in waiting if po.delivery_status == "failed"]
-    reasons = {po.po_id: po.delivery_error for po in waiting if po.delivery_status == "failed" and po.delivery_error}
-    silent = [po.po_id for po in waiting
-              if po.sent_at is not None and now - po.sent_at >= limit and po.po_id not in failed]
-    firing = bool(failed or silent)
-    if failed:
-        why = "; ".join(f"{k}: {v}" for k, v in reasons.items())
-        summary = (f"supplier {supplier_id} did not get PO(s) {', '.join(failed)} after the last retry"
-                   + (f" ({why})" if why else ""))
-    elif silent:
-        summary = f"supplier {supplier_id} has not acknowledged PO(s) {', '.join(silent)} within {limit}"
-    else:
-        summary = f"supplier {supplier_id} is responsive again"
-    explanation = {"formula": "sent and not acknowledged for >= unack_timeout, or push failed after "
-                              "the last retry", "unack_timeout_s": limit.total_seconds(),
-                   "undelivered_po_ids": failed, "unacknowledged_po_ids": silent,
-                   "delivery_errors": reasons}
+    retrying = {po.po_id: po.delivery_attempts for po in waiting if after_attempt is not None
+                and po.delivery_status == "pending" and po.delivery_attempts >= after_attempt}
+    reasons = {po.po_id: po.delivery_error for po in waiting
+               if (po.po_id in failed or po.po_id in retrying) and po.delivery_error}
+    silent = [po.po_id for po in waiting if po.sent_at is not None and now - po.sent_at >= limit
+              and po.po_id not in failed and po.po_id not in retrying]
+    firing = bool(failed or retrying or silent)
+    explanation = {"formula": "sent and not acknowledged for >= unack_timeout, push still failing after "
+                              "unresponsive_after_attempt attempts, or push failed after the last retry",
+                   "unack_timeout_s": limit.total_seconds(), "unresponsive_after_attempt": after_attempt,
+                   "undelivered_po_ids": failed, "retrying_po_ids": list(retrying),
+                   "delivery_attempts": retrying, "unacknowledged_po_ids": silent, "delivery_errors": reasons}
     return _alert(f"supplier_unresponsive:{supplier_id}", "supplier_unresponsive", firing,
-                  "critical" if failed else "warning", summary, now, supplier_id=supplier_id,
-                  po_id=(failed + silent)[0] if firing else None, explanation=explanation)
+                  "critical" if failed else "warning",
+                  _summary(supplier_id, failed, retrying, silent, reasons, limit), now, supplier_id=supplier_id,
+                  po_id=(failed + list(retrying) + silent)[0] if firing else None, explanation=explanation)
 
 
 def late_from(po: PurchaseOrder) -> datetime | None:
@@ -109,17 +122,18 @@ def next_check_at(po: PurchaseOrder, now: datetime, unack_timeout: timedelta | f
 
 def delay_alerts(po: PurchaseOrder, now: datetime, unack_timeout: timedelta | float, *,
                  supplier_pos: Sequence[PurchaseOrder] | None = None,
-                 active: Collection[str] | None = None) -> list[dict[str, Any]]:
+                 active: Collection[str] | None = None, after_attempt: int | None = None) -> list[dict[str, Any]]:
     """Both alerts for this PO's situation.
 
     supplier_pos: all of the supplier's POs (default: this one), so one acknowledged PO does not resolve
     the supplier's alert while another is still ignored. active: keys currently firing; when given, only
-    changes come back (newly firing, or firing keys that cleared); when None, the full state.
+    changes come back (newly firing, or firing keys that cleared); when None, the full state. after_attempt:
+    see unresponsive_alert.
     """
     pos = list(supplier_pos) if supplier_pos is not None else [po]
     if all(p.po_id != po.po_id for p in pos):
         pos.append(po)
-    alerts = [po_late_alert(po, now), unresponsive_alert(po.supplier_id, pos, now, unack_timeout)]
+    alerts = [po_late_alert(po, now), unresponsive_alert(po.supplier_id, pos, now, unack_timeout, after_attempt)]
     if active is None:
         return alerts
     return [a for a in alerts if (a["status"] == "firing") != (a["key"] in active)]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,18 +26,40 @@ def local_day_in(timezone: str | None, at: datetime) -> date:
         return at.astimezone(UTC).date()
 
 
+@dataclass(frozen=True)
+class Horizon:
+    """A forecast's horizon as arrays: ISO dates, daily means and p10–p90 spreads as σ (both cleaned)."""
+
+    dates: np.ndarray
+    means: np.ndarray
+    spread: np.ndarray
+
+
+def horizon_arrays(points: list[dict[str, Any]]) -> Horizon:
+    """The horizon points of a forecast payload as arrays (read once, used for every day it is the latest)."""
+    return Horizon(np.array([p["date"] for p in points], dtype=str),
+                   clean(np.array([p["mean"] for p in points], dtype=float)),
+                   clean((np.array([p["p90"] for p in points], dtype=float)
+                          - np.array([p["p10"] for p in points], dtype=float)) / Z_P10_P90))
+
+
+def horizon_demand(horizon: Horizon, day: date, residual_std: float | None, model: Any) -> DemandView:
+    """Demand from a forecast's horizon after `day` (all of it when none is later)."""
+    later = horizon.dates > day.isoformat()
+    means, spread = (horizon.means[later], horizon.spread[later]) if later.any() else (horizon.means, horizon.spread)
+    std = residual_std
+    if std is None or not math.isfinite(std) or std < 0:  # no usable residual spread: the p10–p90 band's
+        std = float(np.mean(spread[:28])) if len(spread) else 0.0
+    return DemandView(daily_mean=float(np.mean(means[:28])), daily_std=float(min(std, MAX_DAILY)),
+                      source=f"forecast:{model}", horizon_means=means)
+
+
 def forecast_demand(forecast: dict[str, Any] | None, day: date) -> DemandView | None:
     """Demand from the latest forecast's horizon after `day` (all of it when none is later); None without one."""
     if not forecast or not forecast.get("horizon"):
         return None
-    horizon = [p for p in forecast["horizon"] if p["date"] > day.isoformat()] or forecast["horizon"]
-    means = clean(np.array([p["mean"] for p in horizon], dtype=float))
-    spread = clean(np.array([(p["p90"] - p["p10"]) / Z_P10_P90 for p in horizon], dtype=float))
-    std = forecast.get("residual_std")
-    if std is None or not math.isfinite(std) or std < 0:  # no usable residual spread: the p10–p90 band's
-        std = float(np.mean(spread[:28])) if len(spread) else 0.0
-    return DemandView(daily_mean=float(np.mean(means[:28])), daily_std=float(min(std, MAX_DAILY)),
-                      source=f"forecast:{forecast.get('model')}", horizon_means=means)
+    return horizon_demand(horizon_arrays(forecast["horizon"]), day, forecast.get("residual_std"),
+                          forecast.get("model"))
 
 
 MAX_DAILY = 1e12  # a daily demand beyond any real one: caps overflow, keeps every product finite

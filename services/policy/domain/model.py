@@ -33,6 +33,10 @@ class PolicyParams:
     holding_rate: float | None = None
     unit_cost: float | None = None
     overstock_days: float = 30.0
+    # the protection-period demand's shape for fill-rate targets (normal | gamma | auto: gamma when CV > 0.5)
+    # and whether unmet demand is lost (a store) rather than back-ordered, which changes what a fill rate costs
+    distribution: str = "normal"
+    lost_sales: bool = False
     do_not_stock: bool = False
     require_approval: bool = False
     force_reorder: bool = False

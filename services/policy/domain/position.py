@@ -47,6 +47,8 @@ def params_targets(demand: DemandView, params: PolicyParams) -> Targets:
         cycle_qty=cycle,
         protection_mean=protection_mean(demand, days),
         safety_days=params.safety_days,
+        distribution=params.distribution,
+        lost_sales=params.lost_sales,
     )
 
 

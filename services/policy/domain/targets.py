@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .formulas import eoq, protection_sigma, safety_stock, z_for_cycle_service, z_for_fill_rate
+from .formulas import (
+    eoq,
+    gamma_fill_safety,
+    protection_sigma,
+    safety_stock,
+    z_for_cycle_service,
+    z_for_fill_rate,
+)
 
 DAYS_PER_YEAR = 365.0
 
@@ -23,6 +30,25 @@ class Targets:
     cycle_qty: np.ndarray
     reorder_point: np.ndarray
     order_up_to: np.ndarray
+
+
+SKEW_CV = 0.5  # `auto`: a protection-period demand this dispersed is treated as gamma, not normal
+
+
+def _skewed(distribution: str, mean, sigma) -> np.ndarray:
+    mean, sigma = np.asarray(mean, dtype=float), np.asarray(sigma, dtype=float)
+    if distribution == "gamma":
+        return np.ones_like(mean + sigma, dtype=bool)
+    if distribution == "auto":
+        return sigma > SKEW_CV * np.maximum(mean, 1e-12)
+    return np.zeros_like(mean + sigma, dtype=bool)
+
+
+def _lost_sales_beta(beta, lost_sales: bool):
+    """Under lost sales β = Q / (Q + short): the backorder formula's (1 - β)·Q becomes (1 - β)/β·Q, i.e. the
+    backorder formula at β' = 2 - 1/β."""
+    beta = np.asarray(beta, dtype=float)
+    return 2.0 - 1.0 / np.maximum(beta, 1e-6) if lost_sales else beta
 
 
 def economic_cycle(daily_mean, review_days, fixed_order_cost=None, holding_rate=None, unit_cost=None):
@@ -47,6 +73,8 @@ def compute_targets(
     protection_mean=None,
     safety_days=None,
     k=None,
+    distribution="normal",
+    lost_sales=False,
 ):
     """(s, S) levels. Continuous review protects the lead time L and adds the cycle quantity on top;
     periodic (R, S) review protects L + R and orders up to S at every review."""
@@ -55,8 +83,15 @@ def compute_targets(
     cycle = d * review_days if cycle_qty is None else np.asarray(cycle_qty, dtype=float)
     mean = d * days if protection_mean is None else np.asarray(protection_mean, dtype=float)
     sigma = protection_sigma(days, daily_std, d, lead_time_std_days)
-    if k is None:
-        k = z_for_fill_rate(service_level, cycle, sigma) if fill_rate else z_for_cycle_service(service_level)
+    skewed = _skewed(distribution, mean, sigma)
+    if k is None and fill_rate and np.any(skewed):
+        # a right-skewed protection-period demand (gamma) where asked for, the normal elsewhere
+        gamma_ss = gamma_fill_safety(service_level, cycle, mean, sigma, lost_sales=lost_sales)
+        normal_k = z_for_fill_rate(_lost_sales_beta(service_level, lost_sales), cycle, sigma)
+        k = np.where(skewed, gamma_ss / np.maximum(sigma, 1e-12), normal_k)
+    elif k is None:
+        k = (z_for_fill_rate(_lost_sales_beta(service_level, lost_sales), cycle, sigma) if fill_rate
+             else z_for_cycle_service(service_level))
     ss = safety_stock(k, sigma) if safety_days is None else d * safety_days
     if periodic:
         up_to = mean + ss

@@ -6,6 +6,7 @@ from shared.events.canonical.fields import (
                                             MAX_LIST_LENGTH,
                                             MAX_QUANTITY,
                                             MAX_TEXT_LENGTH,
+                                            lenient_types,
                                             unit_name,
 )
 from shared.events.canonical.models import (
@@ -33,4 +34,4 @@ __all__ = ["ADJUSTMENT_REASONS", "DATA_MODELS", "EVENT_TYPES", "MASTER_TYPES", "
            "MAX_LIST_LENGTH", "MAX_QUANTITY", "MAX_TEXT_LENGTH", "CanonicalEvent", "EventData", "EventType",
            "ItemData", "LaneData", "LocationData", "PolicyData", "PromotionData", "ReturnData", "SaleData",
            "StockAdjustmentData", "StockCountData", "SupplierData", "SupplierItemData",
-           "plain_movement", "unit_name", "validate_event"]
+           "lenient_types", "plain_movement", "unit_name", "validate_event"]

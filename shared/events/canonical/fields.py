@@ -1,9 +1,14 @@
 """Field rules of the §3 input events: codes, texts, units, numbers, times, with contract-style errors."""
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import re
 import unicodedata
 import zoneinfo
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -24,14 +29,47 @@ def _fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("replenish", message)
 
 
+# CONTRACT §3 types are strict: a code is a JSON string, a quantity a JSON number. Events stored before the
+# rule (master data, pending events) were accepted with integer codes and numeric strings; they are re-read
+# under `lenient_types()` so that tightening the door never loses what is already inside.
+_LENIENT: ContextVar[bool] = ContextVar("replenish_lenient_types", default=False)
+
+
+@contextlib.contextmanager
+def lenient_types() -> Iterator[None]:
+    token = _LENIENT.set(True)
+    try:
+        yield
+    finally:
+        _LENIENT.reset(token)
+
+
+# What PostgreSQL text cannot hold (NUL), what UTF-8 cannot encode (unpaired surrogates), and the other C0
+# controls and DEL, which no code means; texts (names, notes) may hold tab, LF and CR.
+_CODE_REFUSED = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_TEXT_REFUSED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _refused(text: str, pattern: re.Pattern[str]) -> None:
+    found = pattern.search(text)
+    if found is None:
+        return
+    char = found.group()
+    if "\ud800" <= char <= "\udfff":
+        raise _fail("must be valid Unicode text (an unpaired surrogate or a byte that is not UTF-8)")
+    raise _fail(f"must not contain control characters (U+{ord(char):04X})")
+
+
 def _code(value: Any) -> str:
-    """A code (sku, location, id...): a non-empty string; integers are accepted (barcodes sent as numbers)."""
-    if type(value) is str and value.isascii():  # the common case: NFKC leaves ASCII as it is
+    """A code (sku, location, id...): a non-empty JSON string without control characters."""
+    if type(value) is str and value.isascii() and value.isprintable():  # the common case: NFKC keeps ASCII
         text = value.strip()
         if text and len(text) <= MAX_CODE_LENGTH:
             return text
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and _LENIENT.get():
         value = str(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise _fail("must be a string (codes are text: send 6901234567892 as \"6901234567892\")")
     if not isinstance(value, str):
         raise _fail("must be a string")
     text = unicodedata.normalize("NFKC", value).strip()
@@ -39,6 +77,7 @@ def _code(value: Any) -> str:
         raise _fail("must not be empty")
     if len(text) > MAX_CODE_LENGTH:
         raise _fail(f"must be at most {MAX_CODE_LENGTH} characters")
+    _refused(text, _CODE_REFUSED)
     return text
 
 
@@ -50,6 +89,7 @@ def _text(value: Any) -> str:
         raise _fail("must not be empty")
     if len(text) > MAX_TEXT_LENGTH:
         raise _fail(f"must be at most {MAX_TEXT_LENGTH} characters")
+    _refused(text, _TEXT_REFUSED)
     return text
 
 
@@ -59,7 +99,7 @@ def unit_name(value: Any) -> str:
 
 
 def _number(value: Any) -> float:
-    """A finite number with |x| ≤ 1e9; numeric strings are accepted, booleans are not."""
+    """A finite JSON number with |x| ≤ 1e9; strings and booleans are not numbers."""
     if type(value) is float and -MAX_QUANTITY <= value <= MAX_QUANTITY:  # the common case (NaN fails the test)
         return value
     if type(value) is int and -MAX_QUANTITY <= value <= MAX_QUANTITY:
@@ -67,6 +107,8 @@ def _number(value: Any) -> float:
     if isinstance(value, bool):
         raise _fail("must be a number")
     if isinstance(value, str):
+        if not _LENIENT.get():
+            raise _fail(f"must be a number, not the text {json.dumps(value[:20])}")
         try:
             value = float(value.strip())
         except ValueError:

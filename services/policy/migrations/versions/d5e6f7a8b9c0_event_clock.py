@@ -1,4 +1,4 @@
-"""event clock: day_marks, decided_days, location_days, forecast_history
+"""event clock: day_marks, decided_days, location_days, counts, stock snapshots, forecast_history
 
 Revision ID: d5e6f7a8b9c0
 Revises: c4d5e6f7a8b9
@@ -33,6 +33,14 @@ def upgrade() -> None:
                     sa.Column('first_day', sa.Date(), nullable=False),
                     sa.Column('seen_day', sa.Date(), nullable=False),
                     schema='policy')
+    op.create_table('counts',
+                    sa.Column('location', sa.String(200), primary_key=True),
+                    sa.Column('sku', sa.String(200), primary_key=True),
+                    sa.Column('count_at', sa.DateTime(timezone=True), primary_key=True),
+                    sa.Column('on_hand', sa.Float(), nullable=False),
+                    schema='policy')
+    op.add_column('stock', sa.Column('snap_at', sa.DateTime(timezone=True), nullable=True), schema='policy')
+    op.add_column('stock', sa.Column('snap_on_hand', sa.Float(), nullable=True), schema='policy')
     op.create_table('forecast_history',
                     sa.Column('location', sa.String(200), primary_key=True),
                     sa.Column('sku', sa.String(200), primary_key=True),
@@ -42,5 +50,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ('forecast_history', 'location_days', 'decided_days', 'day_marks'):
+    op.drop_column('stock', 'snap_on_hand', schema='policy')
+    op.drop_column('stock', 'snap_at', schema='policy')
+    for table in ('forecast_history', 'counts', 'location_days', 'decided_days', 'day_marks'):
         op.drop_table(table, schema='policy')

@@ -1,0 +1,404 @@
+"""`replenish simulate`: CONTRACT §9's world played in process, without broker or database, on the platform's code.
+
+The fast mode of `replenish replay`: the same input (`dataset.select`, `run.supplies`), the same world
+(`world.Shelf`, `world.lead_draw`, promotions announced 28 days ahead as `feed` does), the same decisions made by
+the services' own pure functions (forecast: `fast_forecast`; policy: `fast_policy`; orders: its consolidation
+domain), the same baseline and output (`run.write_outputs` → `report.write`, `mode: "fast"`). A planner sweeps
+settings in seconds; `replay` then proves the chosen one through the platform.
+
+Each test day D, as the live replay plays it: 06:00 receipts due, 12:00 one sale per series of
+min(demand, on-hand), every 7th day a count (it tells the services the true on-hand, which they already know
+here), then the day closes. The stock fold censors D when the shelf was empty at any moment of it
+(`services.forecast.ledger.fold_moves` on the day's movements whenever the shelf starts or ends the day empty;
+otherwise no movement can leave it ≤ 0). Policy decides every key as of D's end with D's events and the
+forecasts as of D − 1; each reorder joins its supplier's PO of the day (`add_reorder`, pack rounding; po_id from
+`po_id_for(window_key(...))`, the id orders gives it under the event clock); every PO is approved, sent and
+shipped the same day and each line arrives at 06:00 of D + Lᵢ. Forecast then forecasts the series due as of D.
+
+Not played, because a live replay's outcome does not depend on them: the history's decisions (every PO they
+make is cancelled before the test window, so `history_purchase_orders` is 0 here and reorders before the test
+window are not listed), alerts (`alerts` is 0: nothing is delivered), approval and sending (every PO is approved
+and sent on its day in a replay).
+
+Determinism: fits run in worker processes in the fixed chunks the service uses, so the number of workers never
+changes a result; the world runs ahead of the decisions only as far as no undecided order can arrive (the
+shortest lead time drawn), which is what lets two fits overlap.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import yaml
+
+from replenish.replay.dataset import Key, Selection, load, select
+from replenish.replay.drive import COUNT_EVERY, Played
+from replenish.replay.fast_forecast import FitJob, Forecast, History, Plan, PromoRow, SeriesRow, run_fit
+from replenish.replay.fast_forecast import Settings as FitSettings
+from replenish.replay.fast_policy import (
+    Book,
+    ForecastMatrix,
+    KeyState,
+    Line,
+    ParamArrays,
+    decide,
+    fallback_sales,
+    key_inputs,
+    screen,
+    static_rules,
+)
+from replenish.replay.feed import Supply, announced_on, promotion_runs
+from replenish.replay.run import Options, supplies, write_outputs
+from replenish.replay.world import Shelf, lead_draw
+from services.forecast.history import Movement, SeriesState
+from services.forecast.ledger import fold_moves
+from services.forecast.settings import ForecastSettings
+from services.orders.domain import (
+    PurchaseOrder,
+    Reorder,
+    SupplierItem,
+    add_reorder,
+    known_timezone,
+    po_id_for,
+    window_key,
+)
+from services.orders.settings import OrdersSettings
+from services.policy.decide import resolve_params
+from services.policy.domain.model import DemandView, PolicyParams, ReorderDecision, Stock
+from services.policy.domain.rules import RuleSet, parse_rules, policy_event_rule
+from services.policy.settings import PolicySettings
+from shared.events.markers import day_end
+
+Progress = Callable[[str, int], None]
+
+
+def simulate(opts: Options, progress: Progress | None = None, workers: int | None = None) -> dict[str, Any]:
+    """The whole fast replay; returns replay.json's body (also written under opts.out). `workers`: forecast fit
+    processes (default: the CPUs, at most 2; results never depend on it)."""
+    started = time.monotonic()
+    sel = select(load(opts.csv, location=opts.location), days=opts.days, history=opts.history, series=opts.series,
+                 seed=opts.seed)
+    supply = supplies(sel, opts)
+    played = Simulation(sel, supply, opts, workers=workers).run(progress or (lambda what, n: None))
+    return write_outputs(opts, sel, supply, played, alerts=0, wall_s=time.monotonic() - started, mode="fast")
+
+
+def rules_for(opts: Options) -> RuleSet:
+    """policy's rules as decide._read_rules builds them: the `policy` event's override, then the --rules document
+    as PUT /v1/rules stores it (parsed, in priority order, version 1)."""
+    event = policy_event_rule({"fill_rate": opts.target_fill, "review_days": opts.review_days})
+    version, doc_rules = 0, []
+    if opts.rules:
+        doc = yaml.safe_load(opts.rules.read_text())
+        body = doc.get("rules", []) if isinstance(doc, dict) else doc
+        doc_rules, version = list(parse_rules({"version": 0, "rules": body}).rules), 1
+    return parse_rules({"version": version, "rules": [*([event] if event else []), *doc_rules]})
+
+
+@dataclass(frozen=True)
+class Master:
+    """Master data as the services store it from the replay's master events (feed.Feed.master)."""
+
+    locations: dict[str, dict]
+    items: dict[str, dict]
+    supplier_items: dict[str, dict]  # sku → its (only, primary) supplier item
+    policy: dict[str, Any]
+
+    @classmethod
+    def of(cls, sel: Selection, supply: dict[Key, Supply], opts: Options) -> Master:
+        locations = {loc: {"location": loc, "name": loc, "kind": "store", "timezone": opts.timezone,
+                           **({"country": opts.country} if opts.country else {})} for loc in {k[1] for k in sel.keys}}
+        items, sis = {}, {}
+        for sku in sorted({k[0] for k in supply}):
+            s = next(v for k, v in sorted(supply.items()) if k[0] == sku)
+            items[sku] = {"sku": sku, "name": sku, "base_unit": "each", "unit_cost": s.unit_cost}
+            sis[sku] = {"supplier_id": s.supplier_id, "sku": sku, "lead_time_days": s.lead_time_days,
+                        "pack_size": s.pack_size, "moq": s.moq, "unit_cost": s.unit_cost, "primary": True}
+        return cls(locations, items, sis, {"fill_rate": opts.target_fill, "review_days": opts.review_days})
+
+
+class Fitter:
+    """Forecast fits, inline or in worker processes; a fit's result never depends on where it ran."""
+
+    def __init__(self, settings: FitSettings, workers: int) -> None:
+        self.settings = settings
+        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
+            if workers > 1 else None
+        self.pending: list[tuple[date, str, Future | list]] = []
+
+    def submit(self, job: FitJob) -> None:
+        work = self.pool.submit(run_fit, job, self.settings) if self.pool else run_fit(job, self.settings)
+        self.pending.append((job.day, job.location, work))
+
+    def ready(self, before: date) -> list[tuple[str, list]]:
+        """Every fit of a day before `before`, waited for: (location, [(sku, Forecast)])."""
+        done = [(loc, w.result() if isinstance(w, Future) else w) for d, loc, w in self.pending if d < before]
+        self.pending = [p for p in self.pending if p[0] >= before]
+        return done
+
+    def close(self) -> None:
+        if self.pool:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class Simulation:
+    def __init__(self, sel: Selection, supply: dict[Key, Supply], opts: Options, *, workers: int | None = None,
+                 cfg: PolicySettings | None = None, screen_keys: bool = True) -> None:
+        self.sel, self.supply, self.opts = sel, supply, opts
+        self.cfg = cfg or PolicySettings()
+        self.tz = opts.timezone
+        self.keys = sel.keys
+        self.n = len(self.keys)
+        self.index = {k: i for i, k in enumerate(self.keys)}
+        self.days = list(sel.history_days) + list(sel.test_days)
+        self.test = list(sel.test_days)
+        self.h = len(sel.history_days)
+        self.master = Master.of(sel, supply, opts)
+        self.rules = rules_for(opts)
+        self.screen_keys = screen_keys and static_rules(self.rules)
+        self.window_s = OrdersSettings().window_s
+        self.fit_settings = FitSettings.of(ForecastSettings())
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 2)
+        self.history = History(self.keys, self.days, sel.history)
+        self.states = [KeyState(sku, loc, self.master.items.get(sku, {}), self.master.supplier_items.get(sku))
+                       for sku, loc in self.keys]
+        self._promotions()
+        self.book = Book()
+        self.fc: list[Forecast | None] = [None] * self.n  # each key's latest forecast before the day
+        self.fm = ForecastMatrix(self.n)
+        self.shelf = Shelf(sel.opening)
+        self.played = Played(self.shelf)
+        self.on_hand_end = np.zeros((self.n, len(self.test)))
+        self.on_order = np.zeros(self.n)
+        self.arrivals: dict[int, list[tuple[Key, float, str]]] = defaultdict(list)  # test day index → receipts
+        self.leaving: dict[int, list[tuple[int, float]]] = defaultdict(list)  # on_order off at that index
+        self.params: list[PolicyParams | None] = [None] * self.n
+        self.receipts: list[tuple[int, float, float] | None] = [None] * self.n
+        self.pa: ParamArrays | None = None
+
+    # -- setup -------------------------------------------------------------------------------------------------
+
+    def _promotions(self) -> None:
+        """Each promoted run of days, announced 28 days ahead (never before the first day), as the driver posts
+        them; plus, per key, the promoted days as a prefix count (the screen's window test)."""
+        self.promos: list[PromoRow] = []
+        self.touches: dict[Key, list[date]] = defaultdict(list)
+        span = len(self.days) + 400
+        self.promo_days = np.zeros((self.n, span + 1), dtype=np.int64)
+        for series in self.sel.series:
+            if series.promo is None:
+                continue
+            flags = series.promo[self.sel.cut - self.h:self.sel.cut + len(self.test)]
+            i = self.index[series.key]
+            for first, last in promotion_runs(self.days, list(flags)):
+                announced = announced_on(first, self.days[0])
+                self.promos.append(PromoRow(series.sku, series.location, first, last, announced))
+                self.touches[series.key].append(announced)
+                self.states[i].promos.append((announced, first, last))
+                self.promo_days[i, (first - self.days[0]).days + 1:(last - self.days[0]).days + 2] = 1
+        self.promo_days = np.cumsum(self.promo_days, axis=1)
+
+    def _min_leads(self) -> np.ndarray:
+        """Per test day, the shortest lead time any order placed that day gets (world.lead_draw)."""
+        out = np.full(len(self.test), 10**6, dtype=np.int64)
+        for key in self.keys:
+            s = self.supply[key]
+            if s.lead_time_std_days <= 0:
+                out = np.minimum(out, max(1, round(s.lead_time_days)))
+                continue
+            out = np.minimum(out, [lead_draw(self.opts.seed, key[0], key[1], d, s.lead_time_days,
+                                             s.lead_time_std_days) for d in self.test])
+        return out
+
+    # -- the run -----------------------------------------------------------------------------------------------
+
+    def run(self, progress: Progress) -> Played:
+        first_test = self.test[0]
+        plan = Plan(self.keys, self.days, first_test, self.touches, self.fit_settings)
+        fitter = Fitter(self.fit_settings, self.workers)
+        try:
+            for loc, day, skus in plan.history_jobs(first_test):
+                fitter.submit(self._job(loc, day, skus))
+            progress("history", self.h)
+            reach = self._reach()
+            world = -1
+            for j, day in enumerate(self.test):
+                while world < min(reach[j], len(self.test) - 1):
+                    world += 1
+                    self._world_day(world)
+                    for loc, skus in plan.jobs_on(self.test[world]):
+                        fitter.submit(self._job(loc, self.test[world], skus))
+                for loc, results in fitter.ready(day):  # in day order: the latest before `day` stays
+                    for sku, fc in results:
+                        i = self.index[(sku, loc)]
+                        self.fc[i] = fc
+                        self.fm.set(i, fc)
+                self._decide_day(j, day)
+                progress("day", 1)
+        finally:
+            fitter.close()
+        return self.played
+
+    def _reach(self) -> np.ndarray:
+        """reach[j]: the last test day index the world can be played to before deciding day j (no order decided
+        on day j or later can arrive by then)."""
+        first_arrival = np.arange(len(self.test)) + self._min_leads()
+        return np.minimum.accumulate(first_arrival[::-1])[::-1] - 1
+
+    def _job(self, loc: str, day: date, skus: list[str]) -> FitJob:
+        rows = [SeriesRow(loc, sku, self.days[0], day, self.history.out_since[(sku, loc)]) for sku in skus]
+        wanted = set(skus)
+        return FitJob(loc, day, rows, {(loc, sku): self.history.arrays((sku, loc), day) for sku in skus},
+                      {loc: self.master.locations[loc]},
+                      [p for p in self.promos if p.sku in wanted and p.announced <= day],
+                      {sku: self.master.items[sku] for sku in skus if sku in self.master.items},
+                      [self.master.supplier_items[sku] for sku in skus if sku in self.master.supplier_items],
+                      [self.master.policy], self.tz)
+
+    # -- the world ---------------------------------------------------------------------------------------------
+
+    def _world_day(self, j: int) -> None:
+        """Day j at the shelf: receipts, sales, the weekly count; the stock fold's censoring of the day."""
+        day, shelf = self.test[j], self.shelf
+        received: dict[Key, list[tuple[float, str]]] = defaultdict(list)
+        for key, qty, po_id in sorted(self.arrivals.pop(j, [])):
+            shelf.receive(key, qty, day)
+            received[key].append((qty, po_id))
+        counted = (j + 1) % COUNT_EVERY == 0
+        for i, key in enumerate(self.keys):
+            start = self.sel.opening[key] if j == 0 else self.on_hand_end[i, j - 1]
+            served = shelf.serve(key, float(self.sel.test[key][j]), day)
+            end = shelf.on_hand(key)
+            self.on_hand_end[i, j] = end
+            self.history.sales[i, self.h + j] = served
+            if start <= 0 or end <= 0:
+                self._censor(i, key, j, received.get(key, []), served, end if counted else None)
+
+    def _censor(self, i: int, key: Key, j: int, received: list[tuple[float, str]], served: float,
+                counted: float | None) -> None:
+        """The forecast service's fold of the day's movements (ledger.fold_moves): which days it censors and
+        whether a stockout is still going on (out_since)."""
+        day, sku, loc = self.test[j], key[0], key[1]
+        fkey = (loc, sku)
+        at = self._at
+        before = self.sel.opening[key] + 1 if j == 0 else self.on_hand_end[i, j - 1]
+        state = SeriesState(True, self.days[0], day, 0.0, before, None, self.history.out_since[key])
+        moves = []
+        if j == 0:
+            moves.append((Movement(fkey, at(day, 0), "stock_count", self.sel.opening[key]), day,
+                          f"replay/wms/count:opening:{loc}:{sku}:{day}"))
+        moves += [(Movement(fkey, at(day, 6), "stock_adjustment", qty), day, f"replay/wms/receipt:{po}:{loc}:{sku}")
+                  for qty, po in received]
+        if served > 0:
+            moves.append((Movement(fkey, at(day, 12), "sale", served), day, f"replay/pos/sale:{loc}:{sku}:{day}"))
+        if counted is not None:
+            moves.append((Movement(fkey, at(day, 22), "stock_count", counted), day,
+                          f"replay/wms/count:weekly:{loc}:{sku}:{day}"))
+        fold = fold_moves({fkey: state}, moves)
+        for _, _, d in fold.stockout:
+            self.history.censored[i, (d - self.days[0]).days] = True
+        self.history.out_since[key] = fold.series[fkey].out_since
+
+    def _at(self, day: date, hour: int) -> datetime:
+        return day_end(day, self.tz) - timedelta(days=1) + timedelta(hours=hour)
+
+    # -- policy and orders -------------------------------------------------------------------------------------
+
+    def _decide_day(self, j: int, day: date) -> None:
+        as_of = day_end(day, self.tz) - timedelta(seconds=1)
+        for i, qty in self.leaving.pop(j, []):
+            self.on_order[i] -= qty
+        fcs = self.fc
+        self._update_params(day)
+        on_hand = self.on_hand_end[:, j]
+        if self.screen_keys:
+            windows = np.array([int(p.lead_time_days + p.review_days) + 1 for p in self.params], dtype=np.int64)
+            at = (day - self.days[0]).days
+            hi = np.minimum(at + windows, self.promo_days.shape[1] - 1)
+            promo = self.promo_days[np.arange(self.n), hi] > self.promo_days[:, at]
+            candidates = np.flatnonzero(screen(day, on_hand + self.on_order, self.fm, self.pa, promo))
+        else:
+            candidates = range(self.n)
+        decisions = []
+        for i in candidates:
+            decision = self._decide_key(int(i), day, as_of, on_hand[i], fcs[i])
+            if decision is not None:
+                decisions.append(decision)
+        self._order(j, day, decisions)
+
+    def _decide_key(self, i: int, day: date, as_of: datetime, on_hand: float, fc) -> ReorderDecision | None:
+        state = self.states[i]
+        first_sale, sales = (None, {}) if fc is not None else fallback_sales(self.history.sales[i], self.days[0], day)
+        k = key_inputs(state, on_hand=float(on_hand), as_of=as_of, day=day, receipts=self.receipts[i],
+                       sales=sales, first_sale=first_sale)
+        return decide(k, fc, self.rules, self.cfg)
+
+    def _update_params(self, day: date) -> None:
+        """Each key's resolved params (rules over its supplier item and learned lead time); with static rules
+        they change only when its supplier item learns a lead time."""
+        learned, changed = self.book.advance(day), False
+        for i, state in enumerate(self.states):
+            item = (state.si.get("supplier_id"), state.sku) if state.si else None
+            if self.params[i] is not None and item not in learned:
+                continue
+            self.receipts[i] = self.book.receipts(*item) if item else (0, 0.0, 0.0)
+            k = key_inputs(state, on_hand=0.0, as_of=datetime.combine(day, datetime.min.time()), day=day,
+                           receipts=self.receipts[i])
+            params = resolve_params(k, Stock(0.0), DemandView(0.0, 0.0), self.rules, self.cfg)[0]
+            params = replace(params, applied_rules=())
+            if params != self.params[i]:
+                self.params[i], changed = params, True
+        if changed or self.pa is None:
+            self.pa = ParamArrays.of(self.params)
+
+    def _order(self, j: int, day: date, decisions: list[ReorderDecision]) -> None:
+        """orders: each reorder joins its supplier's PO of the day's window; every PO is approved, sent and
+        shipped today, each line received at 06:00 of day + Lᵢ."""
+        pos: dict[str, PurchaseOrder] = {}
+        zone = known_timezone(self.tz)
+        for d in decisions:
+            reorder = Reorder(reorder_id=d.reorder_id, sku=d.sku, location=d.location, quantity=float(d.quantity),
+                              need_by=d.need_by, decided_at=d.decided_at, kind=d.kind, supplier_id=d.supplier_id,
+                              from_location=d.from_location, unit_cost=d.unit_cost,
+                              requires_approval=d.requires_approval)
+            self.played.reorders.append({"reorder_id": d.reorder_id, "location": d.location, "sku": d.sku,
+                                         "quantity": float(d.quantity), "kind": d.kind})
+            po_id = po_id_for(reorder.party_id, window_key(d.location, d.decided_at, self.window_s, zone))
+            item = self.master.supplier_items.get(d.sku) if d.kind == "purchase" else None
+            po, _ = add_reorder(pos.get(po_id), reorder, SupplierItem.from_mapping(item) if item else None,
+                                d.decided_at, po_id=po_id)
+            pos[po_id] = po
+        for po_id in sorted(pos):
+            self._ship(j, day, pos[po_id])
+
+    def _ship(self, j: int, day: date, po: PurchaseOrder) -> None:
+        lines, latest = [], day
+        for ln in po.lines:
+            key = (ln.sku, ln.location)
+            s = self.supply.get(key)
+            lead = lead_draw(self.opts.seed, key[0], key[1], day, s.lead_time_days if s else 7.0,
+                             s.lead_time_std_days if s else 0.0)
+            latest = max(latest, day + timedelta(days=lead))
+            lines.append((key, float(ln.quantity), lead))
+        for key, qty, lead in lines:
+            i = self.index.get(key)
+            if i is None:
+                continue
+            self.arrivals[j + lead].append((key, qty, po.po_id))
+            self.shelf.record_order(key, day, qty)
+            self.states[i].lines.append(Line(po.po_id, qty, latest, day + timedelta(days=lead)))
+            self.on_order[i] += qty
+            self.leaving[j + lead].append((i, qty))
+        self.book.po_received(latest, po.supplier_id, sorted({k[0] for k, _, _ in lines}), (latest - day).days)
+        self.played.purchase_orders.add(po.po_id)
+        self.played.pos.append({"po_id": po.po_id, "supplier_id": po.supplier_id, "status": "received",
+                                "created_at": po.created_at.isoformat(),
+                                "lines": [{"sku": k[0], "location": k[1], "quantity": q} for k, q, _ in lines]})

@@ -1,0 +1,288 @@
+"""`replenish simulate`'s policy side: each key's inputs as policy reads them as of a closed day, decided by
+policy's own pure code (`services.policy.decide.decide_core`, what `decide_key` runs before its alerts).
+
+`KeyInputs` are built as `inputs.read_inputs(as_of=D's end)` would from the replay's world: on-hand at the
+day's end; on order = open PO lines (every reorder is on a PO by the next day, so no unconfirmed reorder waits);
+arrivals at each PO's ETA; the forecast as of D − 1 or earlier; lead times learned from received POs (local
+receipt day − local decision day, ≥ 1, per supplier item); no segment (policy does not segment under the event
+clock); the rules of the `policy` event and `--rules`; promotions announced by D.
+
+`screen` is a vectorized pre-pass over every key of a day. It evaluates the same targets with the same domain
+functions on arrays, and rules out keys whose inventory position is clearly above the reorder point (periodic
+review: at or above the order-up-to level), with a margin far wider than any float difference between the array
+and the scalar path. Every other key (below it, near it, with a promotion in its protection window, a forced
+order, planner safety days or EOQ costs, no forecast) is decided by `decide_core`, and so is every key on every
+day when a rule depends on stock, demand or the date. The screen only saves calls that cannot order.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from replenish.replay.fast_forecast import Forecast
+from services.policy.decide import decide_core
+from services.policy.domain.assemble import HISTORY_DAYS, MAX_DAILY, history_demand, horizon_demand
+from services.policy.domain.model import DemandView, PolicyParams, ReorderDecision
+from services.policy.domain.rules import RuleSet
+from services.policy.domain.targets import compute_targets
+from services.policy.inputs import KeyInputs
+from services.policy.settings import PolicySettings
+
+Key = tuple[str, str]  # (sku, location)
+STATIC_FIELDS = {"sku", "location", "category", "supplier", "unit_cost", "lead_time_days", "abc", "xyz",
+                 "pattern", "class"}
+MARGIN = 1e-6  # relative: the array and scalar paths agree to ~1e-12
+
+
+def static_rules(rules: RuleSet) -> bool:
+    """True when no rule depends on a key's stock, demand or the date: its params are then a function of the key
+    and its learned lead time, and the screen may use them."""
+    return all(not r.get("valid_from") and not r.get("valid_to") and _static(r.get("when")) for r in rules.rules)
+
+
+def _static(cond: Any) -> bool:
+    if cond is None:
+        return True
+    for group in ("all", "any"):
+        if group in cond:
+            return all(_static(c) for c in cond[group])
+    if "not" in cond:
+        return _static(cond["not"])
+    return cond.get("field") in STATIC_FIELDS
+
+
+@dataclass
+class Line:
+    """An open PO line at one key, as policy's po_lines hold it."""
+
+    po_id: str
+    quantity: float
+    eta: date  # the PO's expected date once shipped (the latest of its lines)
+    arrival: date  # when this line is received (06:00)
+
+
+@dataclass
+class KeyState:
+    sku: str
+    location: str
+    item: dict[str, Any]
+    si: dict[str, Any] | None
+    lines: list[Line] = field(default_factory=list)
+    promos: list[tuple[date, date, date]] = field(default_factory=list)  # (announced, start, end)
+
+
+class Book:
+    """Lead times learned per supplier item (policy.lead_times): a PO fully received on day R, decided on day D,
+    teaches each of its lines R − D days (when ≥ 1) from R on."""
+
+    def __init__(self) -> None:
+        self.learned: dict[tuple[str, str], list[float]] = {}
+        self._completes: dict[date, list[tuple[str, list[str], float]]] = {}
+
+    def po_received(self, day: date, supplier_id: str, skus: list[str], days: float) -> None:
+        if days >= 1:
+            self._completes.setdefault(day, []).append((supplier_id, skus, days))
+
+    def advance(self, day: date) -> set[tuple[str, str]]:
+        """Learn what POs received by `day` teach; returns the supplier items that learned."""
+        changed = set()
+        for due in sorted(d for d in self._completes if d <= day):
+            for supplier_id, skus, days in self._completes.pop(due):
+                for sku in skus:
+                    self.learned.setdefault((supplier_id, sku), []).append(days)
+                    changed.add((supplier_id, sku))
+        return changed
+
+    def receipts(self, supplier_id: str, sku: str) -> tuple[int, float, float]:
+        """(n, avg, stddev_samp) of the learned days, as the inputs read gives them (0 for no spread)."""
+        days = self.learned.get((supplier_id, sku), [])
+        n = len(days)
+        if not n:
+            return 0, 0.0, 0.0
+        mean = sum(days) / n
+        std = math.sqrt(sum((d - mean) ** 2 for d in days) / (n - 1)) if n > 1 else 0.0
+        return n, mean, std
+
+
+def open_lines(state: KeyState, day: date) -> list[Line]:
+    """The key's lines not yet received at the end of `day`, in po_id order (the read's order)."""
+    state.lines = [ln for ln in state.lines if ln.arrival > day]
+    return sorted(state.lines, key=lambda ln: ln.po_id)
+
+
+def promo_rows(state: KeyState, day: date) -> list[dict[str, Any]]:
+    """Promotions policy has consumed by `day` (announced by then), as stored, in (location, start) order."""
+    rows = [{"sku": state.sku, "location": state.location, "start": s.isoformat(), "end": e.isoformat(),
+             "kind": None, "expected_uplift": None} for a, s, e in state.promos if a <= day]
+    return sorted(rows, key=lambda r: r["start"])
+
+
+def promo_in_window(state: KeyState, day: date, window: int) -> bool:
+    """A promotion (announced or not) with a day in [day, day + window): with_promotions may touch the demand."""
+    last = day + timedelta(days=window - 1)
+    return any(s <= last and e >= day for _, s, e in state.promos)
+
+
+def key_inputs(state: KeyState, *, on_hand: float, as_of: datetime, day: date, receipts: tuple[int, float, float],
+               sales: Mapping[date, float] | None = None, first_sale: date | None = None) -> KeyInputs:
+    lines = open_lines(state, day)
+    k = KeyInputs(location=state.location, sku=state.sku, on_hand=on_hand, as_of=as_of, last_sale_at=None, day=day,
+                  item=state.item, si=state.si, promotions=promo_rows(state, day))
+    k.on_order = sum(ln.quantity for ln in lines)
+    k.arrivals = [(ln.eta, ln.quantity) for ln in lines]
+    if state.si:
+        k.receipts = receipts
+    k.first_sale, k.sales = first_sale, dict(sales or {})
+    return k
+
+
+def demand_view(fc: Forecast | None, k: KeyInputs) -> DemandView:
+    """decide.key_demand, from the forecast's arrays: the forecast after the day, else the sales history."""
+    if fc is not None:
+        return horizon_demand(fc.horizon, k.day, fc.residual_std, fc.model)
+    return history_demand(k.first_sale, k.sales, k.day)
+
+
+def decide(k: KeyInputs, fc: Forecast | None, rules: RuleSet, cfg: PolicySettings) -> ReorderDecision | None:
+    """Policy's decision for one key (decide_core: resolved params, promotions, position, reorder)."""
+    return decide_core(k, demand_view(fc, k), rules, cfg, {}).decision
+
+
+def fallback_sales(sales_row: np.ndarray, first: date, day: date) -> tuple[date | None, dict[date, float]]:
+    """policy.daily_sales for the no-forecast fallback: the first sale day and the window's sales up to `day`."""
+    n = (day - first).days + 1
+    sold = np.flatnonzero(sales_row[:n] > 0)
+    if not sold.size:
+        return None, {}
+    since = max(first + timedelta(days=int(sold[0])), day - timedelta(days=HISTORY_DAYS - 1))
+    return first + timedelta(days=int(sold[0])), {
+        first + timedelta(days=int(i)): float(sales_row[i]) for i in sold if first + timedelta(days=int(i)) >= since}
+
+
+class ForecastMatrix:
+    """Every key's current forecast as prefix sums, so a day's demand view of all keys is a few array ops."""
+
+    def __init__(self, n: int, width: int = 0) -> None:
+        self.n, self.width = n, width
+        self.means = np.zeros((n, width + 1))
+        self.spread = np.zeros((n, width + 1))
+        self.first = np.zeros(n, dtype=np.int64)  # ordinal of the horizon's first date
+        self.length = np.zeros(n, dtype=np.int64)
+        self.std = np.full(n, np.nan)  # residual_std when usable
+        self.has = np.zeros(n, dtype=bool)
+        self.current: list[Forecast | None] = [None] * n
+
+    def set(self, i: int, fc: Forecast) -> None:
+        if self.current[i] is fc:
+            return
+        h = len(fc.horizon.means)
+        if h > self.width:
+            grow = h - self.width
+            self.means = np.pad(self.means, ((0, 0), (0, grow)), mode="edge")
+            self.spread = np.pad(self.spread, ((0, 0), (0, grow)), mode="edge")
+            self.width = h
+        self.means[i, 0] = self.spread[i, 0] = 0.0
+        self.means[i, 1:h + 1] = np.cumsum(fc.horizon.means)
+        self.spread[i, 1:h + 1] = np.cumsum(fc.horizon.spread)
+        self.means[i, h + 1:] = self.means[i, h]
+        self.spread[i, h + 1:] = self.spread[i, h]
+        self.first[i] = _first_ordinal(fc)
+        self.length[i] = h
+        std = fc.residual_std
+        self.std[i] = std if std is not None and math.isfinite(std) and std >= 0 else np.nan
+        self.has[i] = h > 0 and self.first[i] > 0
+        self.current[i] = fc
+
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _first_ordinal(fc: Forecast) -> int:
+    """The ordinal of the horizon's first date, or 0 when its dates are not the consecutive days the screen reads
+    them as by offset (they are: forecast_payload writes start + i)."""
+    if not (np.char.str_len(fc.horizon.dates) == 10).all():  # plain YYYY-MM-DD, compared as text by policy
+        return 0
+    try:
+        days = fc.horizon.dates.astype("datetime64[D]")
+    except ValueError:
+        return 0
+    if not len(days) or (len(days) > 1 and not (np.diff(days) == np.timedelta64(1, "D")).all()):
+        return 0
+    return EPOCH_ORDINAL + int(days[0].astype(np.int64))
+
+
+@dataclass(frozen=True)
+class ParamArrays:
+    """Resolved params of every key as arrays (NaN where a min/max is not set); `vector` False: decide alone."""
+
+    lead: np.ndarray
+    lead_std: np.ndarray
+    level: np.ndarray
+    review: np.ndarray
+    periodic: np.ndarray
+    fill: np.ndarray
+    min_level: np.ndarray
+    max_level: np.ndarray
+    never: np.ndarray  # do_not_stock: never orders
+    vector: np.ndarray
+
+    @classmethod
+    def of(cls, params: Sequence[PolicyParams]) -> ParamArrays:
+        def arr(f):
+            return np.array([f(p) for p in params], dtype=float)
+
+        vector = np.array([not p.force_reorder and p.safety_days is None
+                           and (p.fixed_order_cost is None or p.holding_rate is None or p.unit_cost is None)
+                           for p in params], dtype=bool)
+        return cls(arr(lambda p: p.lead_time_days), arr(lambda p: p.lead_time_std_days),
+                   arr(lambda p: p.service_level), arr(lambda p: p.review_days),
+                   np.array([p.review_mode == "periodic" for p in params]),
+                   np.array([p.service_metric == "fill" for p in params]),
+                   arr(lambda p: np.nan if p.min_level is None else p.min_level),
+                   arr(lambda p: np.nan if p.max_level is None else p.max_level),
+                   np.array([p.do_not_stock for p in params]), vector)
+
+
+def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, promo: np.ndarray) -> np.ndarray:
+    """Keys that may order on `day` (True: decide them with decide_core); False only for keys whose inventory
+    position is clearly past the point where policy orders, by the same target formulas on arrays."""
+    rows = np.arange(fm.n)
+    s = np.clip(day.toordinal() - fm.first + 1, 0, None)  # horizon points up to the day: all later ones are read
+    nf = fm.length - s
+    ok = fm.has & (nf > 0) & pa.vector & ~promo
+    m = np.clip(np.minimum(nf, 28), 1, None)
+    s = np.minimum(s, fm.width)
+    at = np.minimum(s + m, fm.width)
+    daily_mean = (fm.means[rows, at] - fm.means[rows, s]) / m
+    std = np.where(np.isnan(fm.std), (fm.spread[rows, at] - fm.spread[rows, s]) / m, fm.std)
+    daily_std = np.minimum(std, MAX_DAILY)
+    days = np.maximum(pa.lead + np.where(pa.periodic, pa.review, 0.0), 0.0)
+    whole = np.floor(days)
+    inside = np.minimum(whole, np.maximum(nf, 0)).astype(np.int64)
+    head = fm.means[rows, np.minimum(s + inside, fm.width)] - fm.means[rows, s]
+    mean = head + np.maximum(whole - nf, 0) * daily_mean
+    nxt = np.minimum(s + whole.astype(np.int64), fm.width - 1)
+    point = np.where(whole < nf, fm.means[rows, nxt + 1] - fm.means[rows, nxt], daily_mean)
+    mean = mean + np.where(days > whole, (days - whole) * point, 0.0)
+    rop, up_to = np.full(fm.n, np.inf), np.full(fm.n, np.inf)
+    for periodic in (False, True):
+        for fill in (False, True):
+            g = ok & (pa.periodic == periodic) & (pa.fill == fill)
+            if not g.any():
+                continue
+            t = compute_targets(daily_mean[g], daily_std[g], pa.lead[g], lead_time_std_days=pa.lead_std[g],
+                                review_days=pa.review[g], periodic=periodic, service_level=pa.level[g],
+                                fill_rate=fill, cycle_qty=daily_mean[g] * pa.review[g], protection_mean=mean[g])
+            rop[g], up_to[g] = t.reorder_point, t.order_up_to
+    rop = np.where(np.isnan(pa.min_level), rop, pa.min_level)
+    up_to = np.maximum(np.where(np.isnan(pa.max_level), up_to, pa.max_level), rop)
+    with np.errstate(invalid="ignore"):
+        clear = np.where(pa.periodic, ip >= up_to + MARGIN * (1 + np.abs(up_to)),
+                         ip > rop + MARGIN * (1 + np.abs(rop)))
+    clear = ok & np.isfinite(rop) & np.isfinite(up_to) & clear
+    return ~(clear | pa.never)
