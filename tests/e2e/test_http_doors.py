@@ -254,7 +254,7 @@ def test_a_killed_service_answers_again_by_itself_and_the_endpoints_file_is_priv
         print(f"kill {round_}: orders answered again after {back_in:.1f} s (load {load:.1f} per core)")
         assert back_in >= backoff
         # CONTRACT §12's 30 s; most of it is the new process importing its libraries, which a machine
-        # loaded far beyond its cores stretches (measured 21-30 s at 7 runnable tasks per core).
+        # loaded far beyond its cores stretches (measured 21-41 s at a load of 7-9.5 per core, 6-7 s when quiet).
         assert back_in < 30 or load > 2, f"orders took {back_in:.1f} s to answer again"
     said = (platform.logs / "supervisor.log").read_text()
     assert "exited with code -9" in said and "restart 2" in said and "orders restarted" in said
