@@ -55,25 +55,29 @@ class Supplier:
                 await self._ship(order)
 
     def _plan(self, po: dict[str, Any]) -> Order:
-        """Lᵢ = max(1, round(L + σ·z)) demo days per line from the day the PO reached the supplier (§9's draw),
-        plus up to a few hours of unloading; the answers come within seconds of wall time."""
-        now, day = self.clock.now(), self.clock.now().date()
+        """Lᵢ = max(1, round(L + σ·z)) demo days per line (§9's draw) from the PO's creation, plus up to two
+        hours of unloading; the answers come within seconds of wall time. Counted from the creation, not from
+        when the supplier read it: the platform's seconds of consolidation and approval would otherwise become
+        hours of lead time that no real supplier adds."""
+        now = self.clock.now()
+        created_at = datetime.fromisoformat(po["created_at"])
+        ordered = min(self.clock.at(created_at), now)
+        day = ordered.date()
         lines, arrivals = [], []
         for line in po["lines"]:
             key = (line["sku"], line["location"])
             lead, std = self.world.lead(key) if key in self.world.demand else SUPPLIERS[po["supplier_id"]]
             days = lead_draw(self.settings.seed, key[0], key[1], day, lead, std)
-            arrivals.append(now + timedelta(days=days, hours=self.rng.uniform(0, 4)))
+            arrivals.append(ordered + timedelta(days=days, hours=self.rng.uniform(0, 2)))
             lines.append(line)
             if key in self.world.demand:
                 self.store.shelf.record_order(key, day, float(line["quantity"]))
         first = min(arrivals, default=now)
-        span = self.clock.wall_s((first - now).total_seconds() / 86400)
+        span = self.clock.wall_s(max((first - now).total_seconds(), 0.0) / 86400)
         ack = min(self.rng.uniform(*ACK_S), 0.3 * span)
         ship = max(min(self.rng.uniform(*SHIP_S), 0.7 * span), ack + 0.5)
         # never before the PO's creation: on the wall clock the platform stamps it now, while demo time runs behind
-        created = datetime.fromisoformat(po["created_at"]).astimezone(ZONE).date()
-        promised = max(max(arrivals, default=now).date(), created)
+        promised = max(max(arrivals, default=now).date(), created_at.astimezone(ZONE).date())
         wall = time.monotonic()
         return Order(po["po_id"], po["supplier_id"], lines, arrivals, promised, wall + ack, wall + ship)
 

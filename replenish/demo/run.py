@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 
 from replenish.demo.chat import ChatSink
@@ -66,13 +66,26 @@ async def run_demo(endpoints: dict, sink: ChatSink | None = None, tick_s: float 
     world = build(settings, datetime.now(UTC))
     io = PlatformIO(endpoints)
     try:
+        fresh = await _fresh(io, world)
         await _planner_rules(io)
         await io.post_events(setup_events(world))
-        await _counted(io, world, first_count(world), timeout=30)
+        if fresh:
+            await _counted(io, world, first_count(world), timeout=90)
         await io.post_events(history_events(world))
         return await _live(io, world, settings, sink, seconds, show, time.monotonic() - started)
     finally:
         await io.close()
+
+
+async def _fresh(io: PlatformIO, world: World) -> bool:
+    """False (and a note) when the data dir already holds an earlier demo: its events interleave with this
+    one's on the same days, so the world is no longer the one the summary scores."""
+    body = await io.call("GET", "policy", "/v1/positions", params={"limit": 1000})
+    if not any((p["sku"], p["location"]) in world.opening for p in body["items"]):
+        return True
+    print("This data dir already holds an earlier demo, whose sales and counts mix with this one's. For a clean "
+          "world stop (Ctrl-C), `make clean` (or remove the data dir) and start again.", flush=True)
+    return False
 
 
 async def _planner_rules(io: PlatformIO) -> None:
@@ -93,52 +106,75 @@ async def _counted(io: PlatformIO, world: World, counts: dict, timeout: float) -
         if all(held.get(key) == on_hand for key, on_hand in counts.items()):
             return
         await asyncio.sleep(0.25)
-    raise RuntimeError(f"policy did not apply the demo's first stock counts within {timeout:.0f} s")
+    print(f"policy has not applied the demo's first stock counts within {timeout:.0f} s; going on", flush=True)
 
 
-def _count_out(result: DemoResult, store: Store, seconds: float) -> None:
-    for sku, loc in store.world.keys:
-        if store.shelf.on_hand((sku, loc)) <= 0:
-            name = f"{sku}@{loc}"
-            result.out_seconds[name] = result.out_seconds.get(name, 0.0) + seconds
+class _Loop:
+    """One live demo: every tick the supplier and the planner act, the stores move to the demo clock's now and
+    post what happened, the shelf is sampled; every VIEW_EVERY_S the platform's view is read."""
+
+    def __init__(self, io: PlatformIO, world: World, settings: Settings, sink: ChatSink | None, ready_s: float):
+        self.io, self.world, self.settings, self.sink = io, world, settings, sink
+        self.clock = Clock(at(world.live_start, 0), settings.day_s)
+        self.store = Store(world, settings, self.clock.start)
+        self.supplier = Supplier(io, world, settings, self.clock, self.store)
+        self.planner = Planner(io, settings)
+        self.result, self.view, self.comparison = DemoResult(ready_s=ready_s), View(), None
+        self.compared_on: date | None = None
+        self.viewed_at, self.previous = 0.0, self.clock.wall0
+
+    async def tick(self) -> None:
+        tick = time.monotonic()
+        reading = tick - self.viewed_at >= VIEW_EVERY_S
+        _, _, seen = await asyncio.gather(self.supplier.step(), self.planner.step(),
+                                          read_view(self.io) if reading else asyncio.sleep(0))
+        if reading:
+            self.view, self.viewed_at = seen, tick
+            self.result.statuses_seen |= set(self.view.purchase_orders)
+        now = self.clock.now()
+        await self.io.post_events(self.store.step(now))
+        self._sample(tick)
+        if self.compared_on != now.date():
+            self.comparison, self.compared_on = compare(self.world, self.store, self.settings, now.date()), now.date()
+
+    def _sample(self, tick: float) -> None:
+        self.result.samples.append((tick - self.clock.wall0, self.store.stockout_share()))
+        for sku, loc in self.world.keys:
+            if self.store.shelf.on_hand((sku, loc)) <= 0:
+                name = f"{sku}@{loc}"
+                self.result.out_seconds[name] = self.result.out_seconds.get(name, 0.0) + tick - self.previous
+        self.previous = tick
+
+    def draw(self) -> Group:
+        now = self.clock.now()
+        return render(now=now, live_day=(now - self.clock.start).total_seconds() / 86400 + 1,
+                      caught_up=self.clock.caught_up, settings=self.settings, store=self.store, view=self.view,
+                      comparison=self.comparison, worst=self.result.worst(),
+                      chat=self.sink.messages if self.sink else None)
+
+    async def finish(self) -> DemoResult:
+        r, store = self.result, self.store
+        self.view = await read_view(self.io)
+        r.statuses_seen |= set(self.view.purchase_orders)
+        r.fill, r.served, r.demand = fill(store.rows())
+        r.live_s = time.monotonic() - self.clock.wall0
+        r.demo_days = (self.clock.now() - self.clock.start).total_seconds() / 86400
+        r.purchase_orders, r.positions = dict(self.view.purchase_orders), dict(self.view.positions)
+        r.comparison, r.chat_messages = self.comparison, len(self.sink.messages) if self.sink else 0
+        r.approved = self.planner.approved
+        r.out_of_stock = [f"{sku}@{loc}" for sku, loc in self.world.keys if store.shelf.on_hand((sku, loc)) <= 0]
+        return r
 
 
 async def _live(io: PlatformIO, world: World, settings: Settings, sink: ChatSink | None, seconds: float | None,
                 show: bool, ready_s: float) -> DemoResult:
-    clock = Clock(at(world.live_start, 0), settings.day_s)
-    store = Store(world, settings, clock.start)
-    supplier, planner = Supplier(io, world, settings, clock, store), Planner(io, settings)
-    result, view, comparison = DemoResult(ready_s=ready_s), View(), None
-    compared_on, viewed_at, previous = None, 0.0, clock.wall0
-    live = Live(console=Console(), refresh_per_second=2, transient=False) if show else contextlib.nullcontext()
+    loop = _Loop(io, world, settings, sink, ready_s)
+    live = Live(console=Console(), refresh_per_second=2) if show else contextlib.nullcontext()
     with live:
-        while seconds is None or time.monotonic() - clock.wall0 < seconds:
-            tick = time.monotonic()
-            reading = tick - viewed_at >= VIEW_EVERY_S
-            _, _, seen = await asyncio.gather(supplier.step(), planner.step(),
-                                              read_view(io) if reading else asyncio.sleep(0))
-            if reading:
-                view, viewed_at = seen, tick
-                result.statuses_seen |= set(view.purchase_orders)
-            now = clock.now()
-            await io.post_events(store.step(now))
-            result.samples.append((tick - clock.wall0, store.stockout_share()))
-            _count_out(result, store, tick - previous)
-            previous = tick
-            if compared_on != now.date():
-                comparison, compared_on = compare(world, store, settings, now.date()), now.date()
+        while seconds is None or time.monotonic() - loop.clock.wall0 < seconds:
+            started = time.monotonic()
+            await loop.tick()
             if show:
-                live_day = (now - clock.start).total_seconds() / 86400 + 1
-                live.update(render(now=now, live_day=live_day, settings=settings, store=store, view=view,
-                                   comparison=comparison, worst=result.worst(), chat=sink.messages if sink else None))
-            await asyncio.sleep(max(0.0, settings.tick_s - (time.monotonic() - tick)))
-    view = await read_view(io)
-    result.statuses_seen |= set(view.purchase_orders)
-    result.fill, result.served, result.demand = fill(store.rows())
-    result.live_s = time.monotonic() - clock.wall0
-    result.demo_days = (clock.now() - clock.start).total_seconds() / 86400
-    result.purchase_orders, result.positions = dict(view.purchase_orders), dict(view.positions)
-    result.comparison, result.chat_messages = comparison, len(sink.messages) if sink else 0
-    result.approved = planner.approved
-    result.out_of_stock = [f"{sku}@{loc}" for sku, loc in world.keys if store.shelf.on_hand((sku, loc)) <= 0]
-    return result
+                live.update(loop.draw())
+            await asyncio.sleep(max(0.0, settings.tick_s - (time.monotonic() - started)))
+    return await loop.finish()

@@ -88,10 +88,16 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
 
 
-def render(*, now: datetime, live_day: float, settings: Settings, store: Store, view: View,
+def _less(vs: float | None) -> str:
+    if vs is None:
+        return "–"
+    return f"platform holds {_pct(vs)} less stock" if vs >= 0 else f"platform holds {_pct(-vs)} more stock"
+
+
+def render(*, now: datetime, live_day: float, caught_up: bool, settings: Settings, store: Store, view: View,
            comparison: Comparison | None, worst: float | None, chat: list[dict] | None) -> Group:
     rate, served, demand = fill(store.rows())
-    pace = "real time (caught up with now)" if live_day >= settings.live_days + 1 else f"{settings.day_s:g} s a day"
+    pace = "real time (caught up with now)" if caught_up else f"{settings.day_s:g} s a day"
     head = Table(title=f"Replenish demo — {now:%Y-%m-%d %H:%M} {now.tzname()} · live day {live_day:.1f} · {pace}",
                  show_header=False, title_justify="left")
     head.add_column("what", style="bold")
@@ -101,7 +107,7 @@ def render(*, now: datetime, live_day: float, settings: Settings, store: Store, 
         head.add_row(f"vs §9 static min/max ({comparison.days} whole days)",
                      f"platform fill {_pct(comparison.fill)}, mean on-hand {comparison.mean_on_hand:,.0f} · "
                      f"min/max k={comparison.k:.2f}: fill {_pct(comparison.baseline_fill)}, mean on-hand "
-                     f"{comparison.baseline_on_hand:,.0f} ({_pct(comparison.vs_baseline)} less stock)"
+                     f"{comparison.baseline_on_hand:,.0f} ({_less(comparison.vs_baseline)})"
                      + (" · min/max dominates: compared at the target fill" if comparison.dominates else ""))
     else:
         head.add_row("vs §9 static min/max", "after the first whole live day")

@@ -84,11 +84,15 @@ class Clock:
 
     def __init__(self, start: datetime, day_s: float) -> None:
         self.start, self.day_s = start, day_s
-        self.wall0 = time.monotonic()
+        self.wall0, self.started_at = time.monotonic(), datetime.now(UTC)
 
     def now(self) -> datetime:
-        compressed = self.start + timedelta(days=(time.monotonic() - self.wall0) / self.day_s)
-        return min(compressed, datetime.now(UTC).astimezone(ZONE))
+        return self.at(self.started_at + timedelta(seconds=time.monotonic() - self.wall0))
+
+    def at(self, wall: datetime) -> datetime:
+        """The demo time of a wall-clock instant (the live start for anything before it)."""
+        compressed = self.start + timedelta(days=max((wall - self.started_at).total_seconds(), 0.0) / self.day_s)
+        return min(compressed, wall.astimezone(ZONE))
 
     @property
     def caught_up(self) -> bool:
