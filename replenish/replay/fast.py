@@ -32,6 +32,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -73,16 +74,18 @@ from services.orders.domain import (
 from services.orders.settings import OrdersSettings
 from services.policy.decide import resolve_params
 from services.policy.domain.model import DemandView, PolicyParams, ReorderDecision, Stock
+from services.policy.domain.promotions import DEFAULT_UPLIFT
 from services.policy.domain.rules import RuleSet, parse_rules, policy_event_rule
 from services.policy.settings import PolicySettings
 from shared.events.markers import day_end
 
 Progress = Callable[[str, int], None]
+MAX_WORKERS = 8  # fit processes by default: the CPUs, at most this many
 
 
 def simulate(opts: Options, progress: Progress | None = None, workers: int | None = None) -> dict[str, Any]:
     """The whole fast replay; returns replay.json's body (also written under opts.out). `workers`: forecast fit
-    processes (default: the CPUs, at most 2; results never depend on it)."""
+    processes (default: the CPUs, at most MAX_WORKERS; results never depend on it)."""
     started = time.monotonic()
     sel = select(load(opts.csv, location=opts.location), days=opts.days, history=opts.history, series=opts.series,
                  seed=opts.seed)
@@ -149,6 +152,18 @@ class Fitter:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+class Seconds(dict):
+    """Wall seconds per phase of the main process."""
+
+    @contextmanager
+    def timed(self, phase: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[phase] = self.get(phase, 0.0) + time.perf_counter() - started
+
+
 class Simulation:
     def __init__(self, sel: Selection, supply: dict[Key, Supply], opts: Options, *, workers: int | None = None,
                  cfg: PolicySettings | None = None, screen_keys: bool = True) -> None:
@@ -166,7 +181,7 @@ class Simulation:
         self.screen_keys = screen_keys and static_rules(self.rules)
         self.window_s = OrdersSettings().window_s
         self.fit_settings = FitSettings.of(ForecastSettings())
-        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 2)
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, MAX_WORKERS)
         self.history = History(self.keys, self.days, sel.history)
         self.states = [KeyState(sku, loc, self.master.items.get(sku, {}), self.master.supplier_items.get(sku))
                        for sku, loc in self.keys]
@@ -183,16 +198,18 @@ class Simulation:
         self.params: list[PolicyParams | None] = [None] * self.n
         self.receipts: list[tuple[int, float, float] | None] = [None] * self.n
         self.pa: ParamArrays | None = None
+        self.decided = 0  # keys decide_core decided (the others the screen ruled out)
+        self.seconds = Seconds()  # where the main process spent its time (diagnostics)
 
     # -- setup -------------------------------------------------------------------------------------------------
 
     def _promotions(self) -> None:
         """Each promoted run of days, announced 28 days ahead (never before the first day), as the driver posts
-        them; plus, per key, the promoted days as a prefix count (the screen's window test)."""
+        them; and the uplift policy applies on each promoted day (the replay's promotions carry none:
+        DEFAULT_UPLIFT)."""
         self.promos: list[PromoRow] = []
         self.touches: dict[Key, list[date]] = defaultdict(list)
-        span = len(self.days) + 400
-        self.promo_days = np.zeros((self.n, span + 1), dtype=np.int64)
+        self.uplift = np.ones((self.n, len(self.days)))  # the screen's promotion factor per day
         for series in self.sel.series:
             if series.promo is None:
                 continue
@@ -203,8 +220,7 @@ class Simulation:
                 self.promos.append(PromoRow(series.sku, series.location, first, last, announced))
                 self.touches[series.key].append(announced)
                 self.states[i].promos.append((announced, first, last))
-                self.promo_days[i, (first - self.days[0]).days + 1:(last - self.days[0]).days + 2] = 1
-        self.promo_days = np.cumsum(self.promo_days, axis=1)
+                self.uplift[i, (first - self.days[0]).days:(last - self.days[0]).days + 1] *= DEFAULT_UPLIFT
 
     def _min_leads(self) -> np.ndarray:
         """Per test day, the shortest lead time any order placed that day gets (world.lead_draw)."""
@@ -224,24 +240,31 @@ class Simulation:
         first_test = self.test[0]
         plan = Plan(self.keys, self.days, first_test, self.touches, self.fit_settings)
         fitter = Fitter(self.fit_settings, self.workers)
+        clock = self.seconds
         try:
-            for loc, day, skus in plan.history_jobs(first_test):
-                fitter.submit(self._job(loc, day, skus))
+            with clock.timed("fit"):
+                for loc, day, skus in plan.history_jobs(first_test):
+                    fitter.submit(self._job(loc, day, skus))
             progress("history", self.h)
             reach = self._reach()
             world = -1
             for j, day in enumerate(self.test):
                 while world < min(reach[j], len(self.test) - 1):
                     world += 1
-                    self._world_day(world)
-                    for loc, skus in plan.jobs_on(self.test[world]):
-                        fitter.submit(self._job(loc, self.test[world], skus))
-                for loc, results in fitter.ready(day):  # in day order: the latest before `day` stays
+                    with clock.timed("world"):
+                        self._world_day(world)
+                    with clock.timed("fit"):
+                        for loc, skus in plan.jobs_on(self.test[world]):
+                            fitter.submit(self._job(loc, self.test[world], skus))
+                with clock.timed("fit"):  # inline fits, or waiting for the workers'
+                    ready = fitter.ready(day)
+                for loc, results in ready:  # in day order: the latest before `day` stays
                     for sku, fc in results:
                         i = self.index[(sku, loc)]
                         self.fc[i] = fc
                         self.fm.set(i, fc)
-                self._decide_day(j, day)
+                with clock.timed("decide"):
+                    self._decide_day(j, day)
                 progress("day", 1)
         finally:
             fitter.close()
@@ -320,19 +343,28 @@ class Simulation:
         self._update_params(day)
         on_hand = self.on_hand_end[:, j]
         if self.screen_keys:
-            windows = np.array([int(p.lead_time_days + p.review_days) + 1 for p in self.params], dtype=np.int64)
             at = (day - self.days[0]).days
-            hi = np.minimum(at + windows, self.promo_days.shape[1] - 1)
-            promo = self.promo_days[np.arange(self.n), hi] > self.promo_days[:, at]
-            candidates = np.flatnonzero(screen(day, on_hand + self.on_order, self.fm, self.pa, promo))
+            candidates = np.flatnonzero(screen(day, on_hand + self.on_order, self.fm, self.pa,
+                                               self._uplift(at)))
         else:
             candidates = range(self.n)
         decisions = []
+        self.decided += len(candidates)
         for i in candidates:
             decision = self._decide_key(int(i), day, as_of, on_hand[i], fcs[i])
             if decision is not None:
                 decisions.append(decision)
         self._order(j, day, decisions)
+
+    def _uplift(self, at: int) -> np.ndarray:
+        """Promotion factors of the days from day index `at` on, over each key's promotion window (int(L + R) + 1
+        days, with_promotions'; 1 past it): the protection period never reaches beyond it."""
+        window = (np.floor(self.pa.lead + self.pa.review) + 1).astype(np.int64)  # int(L + R) + 1, L and R ≥ 0
+        width = int(window.max(initial=1))
+        out = self.uplift[:, at:at + width]
+        out = np.pad(out, ((0, 0), (0, width - out.shape[1])), constant_values=1.0)
+        out[np.arange(width)[None, :] >= window[:, None]] = 1.0
+        return out
 
     def _decide_key(self, i: int, day: date, as_of: datetime, on_hand: float, fc) -> ReorderDecision | None:
         state = self.states[i]
@@ -345,6 +377,8 @@ class Simulation:
         """Each key's resolved params (rules over its supplier item and learned lead time); with static rules
         they change only when its supplier item learns a lead time."""
         learned, changed = self.book.advance(day), False
+        if not learned and self.pa is not None:
+            return
         for i, state in enumerate(self.states):
             item = (state.si.get("supplier_id"), state.sku) if state.si else None
             if self.params[i] is not None and item not in learned:

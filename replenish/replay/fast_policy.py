@@ -10,9 +10,10 @@ clock); the rules of the `policy` event and `--rules`; promotions announced by D
 `screen` is a vectorized pre-pass over every key of a day. It evaluates the same targets with the same domain
 functions on arrays, and rules out keys whose inventory position is clearly above the reorder point (periodic
 review: at or above the order-up-to level), with a margin far wider than any float difference between the array
-and the scalar path. Every other key (below it, near it, with a promotion in its protection window, a forced
-order, planner safety days or EOQ costs, no forecast) is decided by `decide_core`, and so is every key on every
-day when a rule depends on stock, demand or the date. The screen only saves calls that cannot order.
+and the scalar path; a promotion raises its target as `with_promotions` would, announced yet or not. Every
+other key (below it, near it, with a forced order, planner safety days or EOQ costs, no forecast) is decided by
+`decide_core`, and so is every key on every day when a rule depends on stock, demand or the date. The screen only
+saves calls that cannot order.
 """
 from __future__ import annotations
 
@@ -120,12 +121,6 @@ def promo_rows(state: KeyState, day: date) -> list[dict[str, Any]]:
     rows = [{"sku": state.sku, "location": state.location, "start": s.isoformat(), "end": e.isoformat(),
              "kind": None, "expected_uplift": None} for a, s, e in state.promos if a <= day]
     return sorted(rows, key=lambda r: r["start"])
-
-
-def promo_in_window(state: KeyState, day: date, window: int) -> bool:
-    """A promotion (announced or not) with a day in [day, day + window): with_promotions may touch the demand."""
-    last = day + timedelta(days=window - 1)
-    return any(s <= last and e >= day for _, s, e in state.promos)
 
 
 def key_inputs(state: KeyState, *, on_hand: float, as_of: datetime, day: date, receipts: tuple[int, float, float],
@@ -248,27 +243,23 @@ class ParamArrays:
                    np.array([p.do_not_stock for p in params]), vector)
 
 
-def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, promo: np.ndarray) -> np.ndarray:
+def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, uplift: np.ndarray) -> np.ndarray:
     """Keys that may order on `day` (True: decide them with decide_core); False only for keys whose inventory
-    position is clearly past the point where policy orders, by the same target formulas on arrays."""
-    rows = np.arange(fm.n)
+    position is clearly past the point where policy orders, by the same target formulas on arrays. `uplift`
+    (keys × days from `day`) multiplies the protection window's demand as `with_promotions` does, for every
+    promotion of the key whether announced yet or not (uplifts ≥ 1, so the screen's target is never lower)."""
+    rows = np.arange(fm.n)[:, None]
     s = np.clip(day.toordinal() - fm.first + 1, 0, None)  # horizon points up to the day: all later ones are read
     nf = fm.length - s
-    ok = fm.has & (nf > 0) & pa.vector & ~promo
+    ok = fm.has & (nf > 0) & pa.vector
     m = np.clip(np.minimum(nf, 28), 1, None)
     s = np.minimum(s, fm.width)
     at = np.minimum(s + m, fm.width)
-    daily_mean = (fm.means[rows, at] - fm.means[rows, s]) / m
-    std = np.where(np.isnan(fm.std), (fm.spread[rows, at] - fm.spread[rows, s]) / m, fm.std)
+    daily_mean = (fm.means[rows[:, 0], at] - fm.means[rows[:, 0], s]) / m
+    std = np.where(np.isnan(fm.std), (fm.spread[rows[:, 0], at] - fm.spread[rows[:, 0], s]) / m, fm.std)
     daily_std = np.minimum(std, MAX_DAILY)
     days = np.maximum(pa.lead + np.where(pa.periodic, pa.review, 0.0), 0.0)
-    whole = np.floor(days)
-    inside = np.minimum(whole, np.maximum(nf, 0)).astype(np.int64)
-    head = fm.means[rows, np.minimum(s + inside, fm.width)] - fm.means[rows, s]
-    mean = head + np.maximum(whole - nf, 0) * daily_mean
-    nxt = np.minimum(s + whole.astype(np.int64), fm.width - 1)
-    point = np.where(whole < nf, fm.means[rows, nxt + 1] - fm.means[rows, nxt], daily_mean)
-    mean = mean + np.where(days > whole, (days - whole) * point, 0.0)
+    mean = protection_mean(fm, s, nf, daily_mean, days, uplift)
     rop, up_to = np.full(fm.n, np.inf), np.full(fm.n, np.inf)
     for periodic in (False, True):
         for fill in (False, True):
@@ -286,3 +277,17 @@ def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, promo
                          ip > rop + MARGIN * (1 + np.abs(rop)))
     clear = ok & np.isfinite(rop) & np.isfinite(up_to) & clear
     return ~(clear | pa.never)
+
+
+def protection_mean(fm: ForecastMatrix, s: np.ndarray, nf: np.ndarray, daily_mean: np.ndarray, days: np.ndarray,
+                    uplift: np.ndarray) -> np.ndarray:
+    """position.protection_mean on arrays: the horizon after the day (daily_mean past its end) over `days`, the
+    last partial day pro rata, each day × its promotion uplift."""
+    whole = np.floor(days)
+    width = uplift.shape[1]  # ≥ ceil(days) + 1 for every key: the whole protection period
+    off = np.arange(width)[None, :]
+    at = np.minimum(s[:, None] + off, fm.width - 1)
+    rows = np.arange(fm.n)[:, None]
+    point = np.where(off < nf[:, None], fm.means[rows, at + 1] - fm.means[rows, at], daily_mean[:, None])
+    weight = np.where(off < whole[:, None], 1.0, np.where(off == whole[:, None], days[:, None] - whole[:, None], 0.0))
+    return (weight * point * uplift[:, :width]).sum(axis=1)
