@@ -151,6 +151,10 @@ class Plan:
             for day, i in sorted(set(latest.values())):
                 self.needed.setdefault((loc, day), []).append(i)
 
+    def size(self) -> int:
+        """Series-forecasts to fit."""
+        return sum(len(self.due[key][i]) for key, parts in self.needed.items() for i in parts)
+
     def history_jobs(self, first_test: date) -> list[tuple[str, date, list[str]]]:
         return [(loc, day, self.due[(loc, day)][i]) for (loc, day), parts in sorted(self.needed.items())
                 if day < first_test for i in parts]

@@ -75,6 +75,7 @@ class KeyState:
     si: dict[str, Any] | None
     lines: list[Line] = field(default_factory=list)
     promos: list[tuple[date, date, date]] = field(default_factory=list)  # (announced, start, end)
+    _rows: tuple[int, list[dict[str, Any]]] = (-1, [])  # promo_rows for that many known promotions
 
 
 class Book:
@@ -118,9 +119,12 @@ def open_lines(state: KeyState, day: date) -> list[Line]:
 
 def promo_rows(state: KeyState, day: date) -> list[dict[str, Any]]:
     """Promotions policy has consumed by `day` (announced by then), as stored, in (location, start) order."""
-    rows = [{"sku": state.sku, "location": state.location, "start": s.isoformat(), "end": e.isoformat(),
-             "kind": None, "expected_uplift": None} for a, s, e in state.promos if a <= day]
-    return sorted(rows, key=lambda r: r["start"])
+    known = [(s, e) for a, s, e in state.promos if a <= day]
+    if state._rows[0] != len(known):  # promotions are only ever added: the count says what is known
+        rows = [{"sku": state.sku, "location": state.location, "start": s.isoformat(), "end": e.isoformat(),
+                 "kind": None, "expected_uplift": None} for s, e in known]
+        state._rows = (len(known), sorted(rows, key=lambda r: r["start"]))
+    return state._rows[1]
 
 
 def key_inputs(state: KeyState, *, on_hand: float, as_of: datetime, day: date, receipts: tuple[int, float, float],
@@ -211,6 +215,19 @@ def _first_ordinal(fc: Forecast) -> int:
     return EPOCH_ORDINAL + int(days[0].astype(np.int64))
 
 
+# The PolicyParams fields the screen reads (or rules a key out of it for), and those that never decide whether a
+# key orders (quantity, status, approval, explanation). A field outside both turns the screen off: a new policy
+# parameter must be taught to the screen before it may skip a single decision.
+SCREENED = {"lead_time_days", "lead_time_std_days", "service_level", "service_metric", "review_days", "review_mode",
+            "min_level", "max_level", "safety_days", "fixed_order_cost", "holding_rate", "unit_cost", "do_not_stock",
+            "force_reorder", "distribution", "lost_sales"}
+NOT_DECIDING = {"moq", "pack_size", "max_qty", "overstock_days", "require_approval", "applied_rules"}
+
+
+def screen_knows_params() -> bool:
+    return set(PolicyParams.__dataclass_fields__) <= SCREENED | NOT_DECIDING
+
+
 @dataclass(frozen=True)
 class ParamArrays:
     """Resolved params of every key as arrays (NaN where a min/max is not set); `vector` False: decide alone."""
@@ -221,6 +238,8 @@ class ParamArrays:
     review: np.ndarray
     periodic: np.ndarray
     fill: np.ndarray
+    distribution: np.ndarray
+    lost_sales: np.ndarray
     min_level: np.ndarray
     max_level: np.ndarray
     never: np.ndarray  # do_not_stock: never orders
@@ -236,11 +255,21 @@ class ParamArrays:
                            for p in params], dtype=bool)
         return cls(arr(lambda p: p.lead_time_days), arr(lambda p: p.lead_time_std_days),
                    arr(lambda p: p.service_level), arr(lambda p: p.review_days),
-                   np.array([p.review_mode == "periodic" for p in params]),
-                   np.array([p.service_metric == "fill" for p in params]),
+                   np.array([p.review_mode == "periodic" for p in params], dtype=bool),
+                   np.array([p.service_metric == "fill" for p in params], dtype=bool),
+                   np.array([str(p.distribution) for p in params], dtype=object),
+                   np.array([bool(p.lost_sales) for p in params], dtype=bool),
                    arr(lambda p: np.nan if p.min_level is None else p.min_level),
                    arr(lambda p: np.nan if p.max_level is None else p.max_level),
-                   np.array([p.do_not_stock for p in params]), vector)
+                   np.array([p.do_not_stock for p in params], dtype=bool), vector)
+
+    def groups(self, ok: np.ndarray):
+        """Keys decided by one compute_targets call: the same review mode, target kind, distribution, lost sales."""
+        kinds = {(bool(a), bool(b), str(c), bool(d)) for a, b, c, d, k in zip(
+            self.periodic, self.fill, self.distribution, self.lost_sales, ok, strict=True) if k}
+        for periodic, fill, distribution, lost in sorted(kinds):
+            yield (periodic, fill, distribution, lost), ok & (self.periodic == periodic) & (self.fill == fill) \
+                & (self.distribution == distribution) & (self.lost_sales == lost)
 
 
 def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, uplift: np.ndarray) -> np.ndarray:
@@ -261,15 +290,12 @@ def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, uplif
     days = np.maximum(pa.lead + np.where(pa.periodic, pa.review, 0.0), 0.0)
     mean = protection_mean(fm, s, nf, daily_mean, days, uplift)
     rop, up_to = np.full(fm.n, np.inf), np.full(fm.n, np.inf)
-    for periodic in (False, True):
-        for fill in (False, True):
-            g = ok & (pa.periodic == periodic) & (pa.fill == fill)
-            if not g.any():
-                continue
-            t = compute_targets(daily_mean[g], daily_std[g], pa.lead[g], lead_time_std_days=pa.lead_std[g],
-                                review_days=pa.review[g], periodic=periodic, service_level=pa.level[g],
-                                fill_rate=fill, cycle_qty=daily_mean[g] * pa.review[g], protection_mean=mean[g])
-            rop[g], up_to[g] = t.reorder_point, t.order_up_to
+    for (periodic, fill, distribution, lost), g in pa.groups(ok):
+        t = compute_targets(daily_mean[g], daily_std[g], pa.lead[g], lead_time_std_days=pa.lead_std[g],
+                            review_days=pa.review[g], periodic=periodic, service_level=pa.level[g], fill_rate=fill,
+                            cycle_qty=daily_mean[g] * pa.review[g], protection_mean=mean[g],
+                            distribution=distribution, lost_sales=lost)
+        rop[g], up_to[g] = t.reorder_point, t.order_up_to
     rop = np.where(np.isnan(pa.min_level), rop, pa.min_level)
     up_to = np.maximum(np.where(np.isnan(pa.max_level), up_to, pa.max_level), rop)
     with np.errstate(invalid="ignore"):

@@ -216,7 +216,7 @@ async def test_a_year_old_day_is_ordered_in_its_own_event_time_and_closed_by_pol
                                headers=_auth(o["approver"]))
     assert r.status_code == 200, r.text
     manual = await _po(o, MANUAL, "sent")
-    assert manual is not None and _at(manual["sent_at"]) == NEXT_MORNING  # the latest event time consumed
+    assert manual is not None and _stamped_by(clock, _at(manual["sent_at"]))  # the latest event time consumed
 
     # the supplier acknowledges and ships with a date a year in the past: checked against the PO's creation
     token = (await o["client"].post(f"/v1/suppliers/{AUTO}/keys", headers=_auth(ADMIN))).json()["token"]
@@ -226,7 +226,7 @@ async def test_a_year_old_day_is_ordered_in_its_own_event_time_and_closed_by_pol
     assert r.status_code == 422, r.text  # a date before the PO existed is still no promise
     r = await o["client"].post(f"{path}/acknowledge", json={"promised_date": promised}, headers=_auth(token))
     assert r.status_code == 200 and r.json()["status"] == "acknowledged", r.text
-    assert _at(r.json()["acknowledged_at"]) == NEXT_MORNING
+    assert _stamped_by(clock, _at(r.json()["acknowledged_at"]))
     lines = [{"sku": ln["sku"], "location": LOCATION, "quantity": ln["quantity"]} for ln in sent["lines"]]
     r = await o["client"].post(f"{path}/ship", json={"eta": promised, "lines": lines}, headers=_auth(token))
     assert r.status_code == 200 and r.json()["status"] == "shipped", r.text
@@ -238,7 +238,16 @@ async def test_a_year_old_day_is_ordered_in_its_own_event_time_and_closed_by_pol
     # a restarted orders resumes its event clock where this one is, not at the epoch
     restarted = Clock("event")
     await _clock_seeder(restarted)(o["app"].state.runtime)
-    assert restarted.now() == clock.now() == NEXT_MORNING
+    assert NEXT_MORNING <= restarted.now() <= clock.now()
+
+
+def _stamped_by(clock: Clock, at: datetime | None) -> bool:
+    """Stamped with the event clock: at least the latest event this test sent, at most the clock now.
+
+    Only a lower and upper bound, not equality: an event another module's still-running relay publishes on the
+    shared topics may move the clock on (seen once in CI), and the test must not depend on that timing.
+    """
+    return at is not None and NEXT_MORNING <= at <= clock.now()
 
 
 async def _is(o, through: datetime) -> bool:

@@ -9,15 +9,17 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from replenish.replay import fast
 from replenish.replay.dataset import load, select
 from replenish.replay.fast import Simulation, rules_for, simulate
 from replenish.replay.fast_forecast import Plan, Settings
-from replenish.replay.fast_policy import Book, static_rules
+from replenish.replay.fast_policy import Book, screen_knows_params, static_rules
 from replenish.replay.report import DECISION_COLUMNS
 from replenish.replay.run import Options, supplies
 from replenish.replay.simulate_cli import simulate as simulate_command
 from services.forecast.settings import ForecastSettings
 from services.policy.domain.rules import parse_rules
+from services.policy.settings import PolicySettings
 
 START = date(2024, 1, 1)
 
@@ -76,7 +78,8 @@ def test_simulate_writes_what_a_replay_writes(tmp_path):
     assert ordered == pytest.approx(sum(float(r["quantity"]) for r in pos))
 
 
-def test_same_inputs_same_decisions_with_any_number_of_fit_workers(tmp_path):
+def test_same_inputs_same_decisions_with_any_number_of_fit_workers(tmp_path, monkeypatch):
+    monkeypatch.setattr(fast, "POOL_MIN", 0)  # worker processes even for this tiny plan
     path = write_csv(tmp_path / "d.csv")
     one = simulate(options(tmp_path, path, name="a"), workers=1)
     again = simulate(options(tmp_path, path, name="b"), workers=1)
@@ -85,7 +88,9 @@ def test_same_inputs_same_decisions_with_any_number_of_fit_workers(tmp_path):
     assert one["fill_rate"] == two["fill_rate"]
 
 
-def test_screen_never_skips_a_key_that_orders(tmp_path):
+@pytest.mark.parametrize("cfg", [PolicySettings(), PolicySettings(demand_distribution="auto", lost_sales=True)],
+                         ids=["normal", "auto-lost-sales"])
+def test_screen_never_skips_a_key_that_orders(tmp_path, cfg):
     """The vectorized screen only rules out keys decide_core would not order: deciding every key on every day
     gives the same reorders (with promotions, a lead-time spread, a cycle-service and a min/max rule)."""
     rules = tmp_path / "rules.yaml"
@@ -94,11 +99,16 @@ def test_screen_never_skips_a_key_that_orders(tmp_path):
                      "- id: minmax-s2\n  when: {field: sku, op: eq, value: S2}\n"
                      "  then: [{action: set_min, value: 5}, {action: set_max, value: 40}]\n")
     opts = options(tmp_path, write_csv(tmp_path / "d.csv", n_series=5, seed=4), days=28, rules=rules)
-    screened, a = play(opts)
-    _, b = play(opts, screen_keys=False)
-    assert screened.screen_keys
+    screened, a = play(opts, cfg=cfg)
+    exhaustive, b = play(opts, cfg=cfg, screen_keys=False)
+    assert screened.screen_keys and screened.decided < exhaustive.decided
     assert a.reorders and a.reorders == b.reorders
     assert [p["lines"] for p in a.pos] == [p["lines"] for p in b.pos]
+
+
+def test_the_screen_knows_every_policy_parameter():
+    """A new PolicyParams field turns the screen off (every key decided: slow, never wrong) until it is taught."""
+    assert screen_knows_params()
 
 
 def test_a_rule_on_stock_turns_the_screen_off():
