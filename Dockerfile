@@ -16,11 +16,12 @@ RUN apt-get update \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, read from pyproject.toml, so a source-only change reuses this (slow) layer.
-COPY pyproject.toml README.md ./
+# Dependencies first, read from pyproject.toml, so a source-only change reuses this (slow) layer. Only the
+# runtime ones (no extras: the image talks to a real Kafka and PostgreSQL), at the versions of the lock.
+COPY pyproject.toml README.md LICENSE constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
+    && pip install -r /tmp/requirements.txt -c constraints.txt
 COPY replenish ./replenish
 COPY shared ./shared
 COPY services ./services

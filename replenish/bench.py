@@ -10,7 +10,7 @@ SUITES = {
     "ingest": ("services.ingest.bench", []),
     "forecast-speed": ("services.forecast.bench", ["speed"]),
     "forecast-accuracy": ("services.forecast.bench", ["accuracy"]),
-    "policy": ("services.policy.simulator.bench", []),
+    "policy": ("replenish.policy_sim.bench", []),
     "latency": ("replenish.latency", []),
 }
 

@@ -67,10 +67,19 @@ def up(demo: Annotated[bool, typer.Option(help="Stream demo data through the pla
 
 
 @app.command()
-def serve(service: Annotated[str, typer.Argument(help="ingest | forecast | policy | orders | notify")]) -> None:
+def serve(service: Annotated[str, typer.Argument(help="ingest | forecast | policy | orders | notify | console")]
+          ) -> None:
     """Run one service in the foreground (what a container runs)."""
     import uvicorn
 
+    if service == "console":  # no database or broker of its own: it reads the other services' APIs
+        from services.console.app import create_app
+        from services.console.settings import ConsoleSettings
+
+        console = ConsoleSettings()
+        uvicorn.run(create_app(console), host=console.host, port=console.port, log_config=None,
+                    timeout_graceful_shutdown=5, access_log=False)
+        return
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
     settings = load_settings(service)
@@ -116,20 +125,17 @@ def schemas(out: Annotated[Path, typer.Option()] = Path("docs/schemas")) -> None
 
 def _register_optional() -> None:
     """Commands whose code lives in a service package (loaded lazily so `--help` stays fast)."""
-    try:
-        from services.policy.simulator.cli import simulate
-        app.command("simulate", help="Simulate the policy against a static min/max baseline on a demand CSV.")(
-            simulate)
-    except ImportError:
-        pass
+    from replenish.replay.simulate_cli import simulate
+    app.command("simulate", help="Replay a demand history in process on the services' code, in seconds: the fast "
+                "mode of `replay` (same world, baseline and output).")(simulate)
     from replenish.replay.cli import replay
-    app.command("replay", help="Replay a demand history through the live platform and score it (CONTRACT §9).")(
+    app.command("replay", help="Replay a demand history through the live platform and score it (docs/contract.md §9).")(
         replay)
     from replenish.replay.synthetic_cli import synth
     app.command("synth", help="Write a synthetic demand CSV with known truth (smooth … trend) and its truth JSON.")(
         synth)
     from replenish.dlq import app as dlq
-    app.add_typer(dlq, name="dlq", help="List and replay a topic's dead letters (CONTRACT §12).")
+    app.add_typer(dlq, name="dlq", help="List and replay a topic's dead letters (docs/contract.md §12).")
     try:
         from replenish.bench import bench
         app.command("bench", help="Run the benchmarks (docs/benchmarks.md).",

@@ -1,4 +1,4 @@
-"""`replenish dlq list|replay TOPIC`: show a topic's dead letters and re-deliver them (CONTRACT §12)."""
+"""`replenish dlq list|replay TOPIC`: show a topic's dead letters and re-deliver them (docs/contract.md §12)."""
 from __future__ import annotations
 
 import asyncio

@@ -35,7 +35,9 @@ def _master(sku: str, location: str, at: datetime) -> list[dict]:
              "data": {"sku": sku, "location": location, "on_hand": 10_000}}]
 
 
-async def _background(client: httpx.AsyncClient, url: str, token: str, rate: int, stop: asyncio.Event) -> int:
+async def background_sales(client: httpx.AsyncClient, url: str, token: str, rate: int, stop: asyncio.Event) -> int:
+    """POST `rate` sales a second to ingest, in batches every 0.1 s, until `stop`: the load probes run under.
+    The number sent."""
     sent, n = 0, 0
     while not stop.is_set():
         tick = time.monotonic()
@@ -85,7 +87,7 @@ async def measure(p: Platform, receiver: Receiver, tap: Tap, probes: int, rate: 
         decided_before = _decided_keys((await client.get(f"{p.services['policy']}/metrics")).text)
         cpu_before, cpu_began = _cpu(p), time.monotonic()
         tapping = asyncio.create_task(tap.run(stop))
-        bg = asyncio.create_task(_background(client, ingest, token, rate, stop))
+        bg = asyncio.create_task(background_sales(client, ingest, token, rate, stop))
         await asyncio.sleep(WARM_UP_S)
         sent_at: dict[str, float] = {}
         for i in range(probes):

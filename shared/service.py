@@ -14,6 +14,7 @@ from sqlalchemy import MetaData, Table
 from shared.auth.store import TokenStore
 from shared.bus.consumer import BatchHandler, ConsumerLoop, Decoder, Handler, decode_envelope
 from shared.bus.producer import make_producer
+from shared.bus.recovery import BrokerWatch
 from shared.bus.types import EventTypes
 from shared.db.engine import database_ready, make_engine, make_sessionmaker
 from shared.db.outbox import OutboxRelay
@@ -51,7 +52,7 @@ class ServiceRuntime:
     metadata: MetaData
     consumers: list[ConsumerSpec] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
-    # CONTRACT §10: the end of the latest day whose events and effects are all committed (event clock);
+    # docs/contract.md §10: the end of the latest day whose events and effects are all committed (event clock);
     # services that decide by day set it, the others report none.
     decided_through: Callable[[ServiceRuntime], Awaitable[datetime | None]] | None = None
 
@@ -70,6 +71,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self._running: list[asyncio.Task] = []
         self.broker_ok = False
+        self.watch: BrokerWatch | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessionmaker, self.outbox, self.inbox, source=f"replenish/{self.settings.service}",
@@ -79,15 +81,23 @@ class ServiceRuntime:
         self.producer = make_producer(self.settings)
         await _retry(self.producer.start, "producer")
         self.broker_ok = True
-        self.relay = OutboxRelay(self.engine, self.outbox, self.producer, wake=self.wake,
-                                 service=self.settings.service)
+        s = self.settings
+        self.watch = BrokerWatch(service=s.service, producer=self.producer, engine=self.engine,
+                                 schema=self.outbox.schema, bootstrap=s.kafka_bootstrap_servers,
+                                 partitions=s.partitions, relay=lambda: self.relay, loops=lambda: self.loops,
+                                 wake=self.wake)
+        await self.watch.start()  # the epoch the first rounds are marked with
+        self._spawn(lambda: self.watch.run(self.stop_event), "broker-watch")
+        self.relay = OutboxRelay(self.engine, self.outbox, self.producer, wake=self.wake, service=s.service,
+                                 epoch=self.watch.current, offsets_back=self.watch.offsets_back)
         self._spawn(lambda: self.relay.run(self.stop_event), "outbox-relay")
         for spec in self.consumers:
             loop = ConsumerLoop(name=f"{self.settings.service}.{spec.name}", topics=spec.topics,
                                 handler=spec.handler, settings=self.settings, uow_factory=self.uow,
                                 producer=self.producer, decoder=spec.decoder, batch_size=spec.batch_size,
                                 batch_handler=spec.batch_handler, inbox=self.inbox, urgent=spec.urgent,
-                                types=spec.types)
+                                types=spec.types, epoch=self.watch.current, offsets_engine=self.engine,
+                                offsets_back=self.watch.offsets_back)
             if spec.types is None:
                 log.warning("consumer %s declares no event types: unknown types reach its handler", loop.name)
             loop.holds.on_recovered = lambda loop=loop: [p.holds.retry_now() for p in self.loops if p is not loop]

@@ -8,6 +8,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"ingest": 8001, "forecast": 8002, "policy": 8003, "orders": 8004, "notify": 8005}
 SERVICES = tuple(DEFAULT_PORTS)
+# The console (§11) is no service of its own data: it reads the five services' APIs, so it is kept apart
+# from SERVICES (no schema, no topics, no watermark) and only `replenish up` and the deploy files add it.
+CONSOLE_PORT = 8006
 
 
 class ServiceSettings(BaseSettings):
@@ -31,11 +34,11 @@ class ServiceSettings(BaseSettings):
     public_url: str | None = Field(None, alias="REPLENISH_PUBLIC_URL")
     # Set by `replenish up` so its readiness probe can tell its own services from someone else's on a port.
     instance: str | None = Field(None, alias="REPLENISH_INSTANCE")
-    # Consumer tuning: a short session makes the first group join fast (BROKER.md: join ≈ session/2).
+    # Consumer tuning: a short session makes the first group join fast (docs/broker.md: join ≈ session/2).
     kafka_session_timeout_ms: int = Field(10_000, alias="REPLENISH_KAFKA_SESSION_TIMEOUT_MS")
     kafka_heartbeat_ms: int = Field(3_000, alias="REPLENISH_KAFKA_HEARTBEAT_MS")
     # A fetch waits this long for data; Apache Kafka answers as soon as data arrives, the bundled broker only
-    # when the wait is over (BROKER.md), so there the wait is a hop's latency and its inverse the idle polls/s.
+    # when the wait is over (docs/broker.md), so there the wait is a hop's latency and its inverse the idle polls/s.
     kafka_fetch_max_wait_ms: int = Field(10, alias="REPLENISH_KAFKA_FETCH_MAX_WAIT_MS")  # urgent consumers
     kafka_fetch_max_wait_background_ms: int = Field(250, alias="REPLENISH_KAFKA_FETCH_MAX_WAIT_BACKGROUND_MS")
     kafka_linger_ms: int = Field(5, alias="REPLENISH_KAFKA_LINGER_MS")

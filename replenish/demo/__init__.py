@@ -1,4 +1,4 @@
-"""`replenish up --demo` (CONTRACT §8, §9): a generated world played through the public doors, live summary."""
+"""`replenish up --demo` (docs/contract.md §8, §9): a generated world played through the public doors, live summary."""
 from replenish.demo.chat import ChatSink
 from replenish.demo.run import DemoResult, run_demo
 from replenish.demo.world import Settings

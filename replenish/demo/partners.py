@@ -1,5 +1,6 @@
-"""The demo's supplier and planner, only through CONTRACT §5's doors: the supplier pulls its sent POs with its own
-token, acknowledges, ships and delivers them in compressed lead time; the planner approves what waits for it."""
+"""The demo's supplier and planner, only through docs/contract.md §5's doors: the supplier pulls its sent POs
+with its own token, acknowledges, ships and delivers them in compressed lead time; the planner approves what
+waits for it."""
 from __future__ import annotations
 
 import random

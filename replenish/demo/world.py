@@ -1,4 +1,4 @@
-"""The demo's world (CONTRACT §9's, compressed): named products at four stores, their demand with known truth
+"""The demo's world (docs/contract.md §9's, compressed): named products at four stores, their demand with known truth
 (`synthetic.generate`), suppliers with lead times, the demo clock, and the history as §3 events."""
 from __future__ import annotations
 

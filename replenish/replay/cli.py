@@ -1,4 +1,4 @@
-"""`replenish replay CSV …` and `replenish replay compare DIR1 DIR2` (CONTRACT §9)."""
+"""`replenish replay CSV …` and `replenish replay compare DIR1 DIR2` (docs/contract.md §9)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Play the world through the live platform, day by day, and keep the true ledger (CONTRACT §9)."""
+"""Play the world through the live platform, day by day, and keep the true ledger (docs/contract.md §9)."""
 from __future__ import annotations
 
 import asyncio
@@ -28,6 +28,7 @@ class Played:
     reorders: list[dict[str, Any]] = field(default_factory=list)
     pos: list[dict[str, Any]] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # wall seconds: history, test days
+    planned: tuple[Any, Any] | None = None  # bias.period_sums (planned, true) per key, where the mode measures it
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`replenish simulate`: CONTRACT §9's world played in process, without broker or database, on the platform's code.
+"""`replenish simulate`: docs/contract.md §9's world played in process, no broker or database, on the platform's code.
 
 The fast mode of `replenish replay`: the same input (`dataset.select`, `run.supplies`), the same world
 (`world.Shelf`, `world.lead_draw`, promotions announced 28 days ahead as `feed` does), the same decisions made by
@@ -22,7 +22,7 @@ and sent on its day in a replay).
 
 Where a live replay can still differ (tests/replay/test_fast_matches_live.py): on a day D when a PO line arrives
 at 06:00, live policy may decide D before orders' PO snapshot with the received line reaches it, and then counts
-the line both on hand and on order (a race on the wall clock); here the receipt counts once, as CONTRACT §10 asks.
+the line both on hand and on order (a race on the wall clock); here the receipt counts once (docs/contract.md §10).
 
 Determinism: fits run in worker processes in the fixed chunks the service uses, so the number of workers never
 changes a result; the world runs ahead of the decisions only as far as no undecided order can arrive (the
@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from replenish.replay.bias import period_sums
 from replenish.replay.dataset import Key, Selection, load, select
 from replenish.replay.drive import COUNT_EVERY, Played
 from replenish.replay.fast_forecast import FitJob, Forecast, History, Plan, PromoRow, SeriesRow, run_fit
@@ -55,6 +56,7 @@ from replenish.replay.fast_policy import (
     Line,
     ParamArrays,
     decide,
+    demand_arrays,
     fallback_sales,
     key_inputs,
     screen,
@@ -200,6 +202,8 @@ class Simulation:
         self.played = Played(self.shelf)
         self.on_hand_end = np.zeros((self.n, len(self.test)))
         self.on_order = np.zeros(self.n)
+        self.used = np.full((self.n, len(self.test)), np.nan)  # daily mean planned with (bias.py)
+        self.periods = np.full((self.n, len(self.test)), np.nan)
         self.arrivals: dict[int, list[tuple[Key, float, str]]] = defaultdict(list)  # test day index → receipts
         self.leaving: dict[int, list[tuple[int, float]]] = defaultdict(list)  # on_order off at that index
         self.params: list[PolicyParams | None] = [None] * self.n
@@ -275,6 +279,8 @@ class Simulation:
                 progress("day", 1)
         finally:
             fitter.close()
+        truth = np.array([self.sel.test[key] for key in self.keys], dtype=float).reshape(self.n, len(self.test))
+        self.played.planned = period_sums(self.used, self.periods, truth)
         return self.played
 
     def _reach(self) -> np.ndarray:
@@ -349,8 +355,9 @@ class Simulation:
         fcs = self.fc
         self._update_params(day)
         on_hand = self.on_hand_end[:, j]
+        at = (day - self.days[0]).days
+        self._measure(j, day, at)
         if self.screen_keys:
-            at = (day - self.days[0]).days
             candidates = np.flatnonzero(screen(day, on_hand + self.on_order, self.fm, self.pa,
                                                self._uplift(at)))
         else:
@@ -362,6 +369,13 @@ class Simulation:
             if decision is not None:
                 decisions.append(decision)
         self._order(j, day, decisions)
+
+    def _measure(self, j: int, day: date, at: int) -> None:
+        """What policy plans with today, per key, for the censoring bias (bias.py): protection mean ÷ days."""
+        ok, _, _, days, mean = demand_arrays(day, self.fm, self.pa, self._uplift(at))
+        ok &= days > 0
+        self.used[ok, j] = mean[ok] / days[ok]
+        self.periods[ok, j] = days[ok]
 
     def _uplift(self, at: int) -> np.ndarray:
         """Promotion factors of the days from day index `at` on, over each key's promotion window (int(L + R) + 1

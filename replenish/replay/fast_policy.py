@@ -277,18 +277,7 @@ def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, uplif
     position is clearly past the point where policy orders, by the same target formulas on arrays. `uplift`
     (keys × days from `day`) multiplies the protection window's demand as `with_promotions` does, for every
     promotion of the key whether announced yet or not (uplifts ≥ 1, so the screen's target is never lower)."""
-    rows = np.arange(fm.n)[:, None]
-    s = np.clip(day.toordinal() - fm.first + 1, 0, None)  # horizon points up to the day: all later ones are read
-    nf = fm.length - s
-    ok = fm.has & (nf > 0) & pa.vector
-    m = np.clip(np.minimum(nf, 28), 1, None)
-    s = np.minimum(s, fm.width)
-    at = np.minimum(s + m, fm.width)
-    daily_mean = (fm.means[rows[:, 0], at] - fm.means[rows[:, 0], s]) / m
-    std = np.where(np.isnan(fm.std), (fm.spread[rows[:, 0], at] - fm.spread[rows[:, 0], s]) / m, fm.std)
-    daily_std = np.minimum(std, MAX_DAILY)
-    days = np.maximum(pa.lead + np.where(pa.periodic, pa.review, 0.0), 0.0)
-    mean = protection_mean(fm, s, nf, daily_mean, days, uplift)
+    ok, daily_mean, daily_std, _, mean = demand_arrays(day, fm, pa, uplift)
     rop, up_to = np.full(fm.n, np.inf), np.full(fm.n, np.inf)
     for (periodic, fill, distribution, lost), g in pa.groups(ok):
         t = compute_targets(daily_mean[g], daily_std[g], pa.lead[g], lead_time_std_days=pa.lead_std[g],
@@ -303,6 +292,23 @@ def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, uplif
                          ip > rop + MARGIN * (1 + np.abs(rop)))
     clear = ok & np.isfinite(rop) & np.isfinite(up_to) & clear
     return ~(clear | pa.never)
+
+
+def demand_arrays(day: date, fm: ForecastMatrix, pa: ParamArrays, uplift: np.ndarray):
+    """Every key's demand view on `day` as policy forms it from its forecast (horizon_demand, protection_mean):
+    (has a forecast and vector params, daily mean, daily σ, protection days, protection-period mean)."""
+    rows = np.arange(fm.n)
+    s = np.clip(day.toordinal() - fm.first + 1, 0, None)  # horizon points up to the day: all later ones are read
+    nf = fm.length - s
+    ok = fm.has & (nf > 0) & pa.vector
+    m = np.clip(np.minimum(nf, 28), 1, None)
+    s = np.minimum(s, fm.width)
+    at = np.minimum(s + m, fm.width)
+    daily_mean = (fm.means[rows, at] - fm.means[rows, s]) / m
+    std = np.where(np.isnan(fm.std), (fm.spread[rows, at] - fm.spread[rows, s]) / m, fm.std)
+    daily_std = np.minimum(std, MAX_DAILY)
+    days = np.maximum(pa.lead + np.where(pa.periodic, pa.review, 0.0), 0.0)
+    return ok, daily_mean, daily_std, days, protection_mean(fm, s, nf, daily_mean, days, uplift)
 
 
 def protection_mean(fm: ForecastMatrix, s: np.ndarray, nf: np.ndarray, daily_mean: np.ndarray, days: np.ndarray,

@@ -1,4 +1,4 @@
-"""The replay's world as CONTRACT §3 events: master data, the history, and each test day at the shelf."""
+"""The replay's world as docs/contract.md §3 events: master data, the history, and each test day at the shelf."""
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,4 +1,4 @@
-"""The replay's doors into the platform it started: CONTRACT §3 and §5 over HTTP, nothing else."""
+"""The replay's doors into the platform it started: docs/contract.md §3 and §5 over HTTP, nothing else."""
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +12,7 @@ BATCH = 5000  # events per POST (the contract allows 10,000)
 
 
 class PlatformIO:
-    """HTTP calls of the replay's world (POS, WMS, planner, supplier) with the roles CONTRACT §2 gives them."""
+    """HTTP calls of the replay's world (POS, WMS, planner, supplier) with the roles docs/contract.md §2 gives them."""
 
     def __init__(self, endpoints: dict[str, Any]) -> None:
         self.urls, self.tokens = endpoints["services"], endpoints["tokens"]
@@ -58,7 +58,7 @@ class PlatformIO:
 
     async def wait_decided(self, through: datetime, services=("forecast", "policy", "orders"),
                            timeout: float = 600) -> None:
-        """Until every service has committed every effect of the events up to `through` (CONTRACT §10)."""
+        """Until every service has committed every effect of the events up to `through` (docs/contract.md §10)."""
         deadline, delay = time.monotonic() + timeout, 0.02
         for service in services:
             while True:

@@ -33,7 +33,7 @@ class AlertRecorder:
         return f"json://127.0.0.1:{self._server.server_address[1]}/alerts"
 
     def notify_config(self) -> dict[str, Any]:
-        """CONTRACT §6's smallest config, pointed at this recorder: a replay notifies no one outside."""
+        """docs/contract.md §6's smallest config, pointed at this recorder: a replay notifies no one outside."""
         return {"notify": {"receivers": [{"name": "replay-recorder", "urls": [self.url]}],
                            "route": {"receiver": "replay-recorder", "group_wait": "0s"}}}
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from replenish.replay import report
+from replenish.replay import bias, report, scores
 from replenish.replay.baseline import tune
 from replenish.replay.dataset import Key, Selection, load, select
 from replenish.replay.drive import Driver, Played, Settings
@@ -82,7 +82,7 @@ def platform_env(opts: Options, config: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ISOLATED}
     env.update({"REPLENISH_CLOCK": "event", "REPLENISH_CONFIG": str(config),
                 # every hop of a replayed day waits for the next fetch: the bundled broker answers a fetch only when
-                # its wait is over (BROKER.md), so the replay polls its background consumers as often as urgent ones
+                # its wait is over (docs/broker.md), so the replay polls background consumers as often as urgent ones
                 "REPLENISH_KAFKA_FETCH_MAX_WAIT_BACKGROUND_MS": env.get(
                     "REPLENISH_KAFKA_FETCH_MAX_WAIT_BACKGROUND_MS", "20")})
     if opts.approve == "auto":
@@ -167,7 +167,15 @@ def write_outputs(opts: Options, sel: Selection, supply: dict[Key, Supply], play
     return report.write(opts.out, sel, played.shelf.ledger(), baseline, reorders=reorders, purchase_orders=pos,
                         target_fill=opts.target_fill, mode=mode, wall_s=round(wall_s, 1), alerts=alerts,
                         history_purchase_orders=played.history_purchase_orders, settings=settings,
-                        extra={"phases_s": played.phases})
+                        extra={"phases_s": played.phases, **_censoring(sel, played)})
+
+
+def _censoring(sel: Selection, played: Played) -> dict[str, Any]:
+    """replay.json's `censoring_bias` (bias.py), where the mode measured what policy planned with."""
+    if played.planned is None:
+        return {}
+    schemes = scores.classes(sel.history, {s.key: s.label for s in sel.series})
+    return {"censoring_bias": bias.by_class(sel.keys, *played.planned, schemes, seed=0)}
 
 
 def _fill(played: Played) -> float:

@@ -1,4 +1,4 @@
-"""`replenish simulate CSV …`: the replay's fast in-process mode (CONTRACT §9's world, the services' code)."""
+"""`replenish simulate CSV …`: the replay's fast in-process mode (docs/contract.md §9's world, the services' code)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -57,7 +57,7 @@ class Synthetic:
         return {s.key: s.truth for s in self.series}
 
     def write_csv(self, path: str | Path) -> Path:
-        """The long CSV of CONTRACT §9, every series on every day (zeros included, so no day or series is lost)."""
+        """The long CSV of docs/contract.md §9, every series on every day (zeros included: no day or series is lost)."""
         path = Path(path)
         iso = [d.isoformat() for d in self.days]
         with path.open("w", encoding="utf-8", newline="") as f:

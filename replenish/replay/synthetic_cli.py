@@ -1,4 +1,4 @@
-"""`replenish synth OUT.csv`: write a synthetic demand CSV (CONTRACT §9's long layout) and its truth beside it."""
+"""`replenish synth OUT.csv`: a synthetic demand CSV (docs/contract.md §9's long layout) and its truth beside it."""
 from __future__ import annotations
 
 from datetime import date, timedelta

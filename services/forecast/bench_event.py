@@ -5,7 +5,7 @@ last day.
 
 Starts the bundled broker and an embedded PostgreSQL under --data-dir (removed first), runs forecast's history
 consumer and DayCloser as `replenish up` would with REPLENISH_CLOCK=event, then publishes what ingest would for
-CONTRACT §9's history phase: per series a stock count before the history, then per day one sale per series and
+docs/contract.md §9's history phase: per series a stock count before the history, then per day one sale per series and
 the day's `day_closed` marker on every partition of the sales and stock topics. Prints the time to post, the
 time until decided_through reaches the end of the last day, and how many forecasts were published.
 """

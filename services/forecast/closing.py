@@ -130,6 +130,7 @@ def event_instant(day_end: datetime) -> datetime:
 
 
 async def forecast_decided_through(runtime: ServiceRuntime) -> datetime | None:
-    """GET /v1/watermark's decided_through: the end of the latest day decided at every location (CONTRACT §10)."""
+    """GET /v1/watermark's decided_through: the end of the latest day decided at every location
+    (docs/contract.md §10)."""
     async with runtime.sessionmaker() as session:
         return await decided_through(session, decided_days)

@@ -1,4 +1,4 @@
-"""Event clock (CONTRACT §10): close each location's days oldest first. For a closed day D, forecast the series
+"""Event clock (docs/contract.md §10): close each location's days oldest first. For a closed day D, forecast the series
 due as of D from their history up to D only, then publish their forecasts, forecast's day_closed marker for
 (location, D) and the decided day, all in one transaction."""
 from __future__ import annotations

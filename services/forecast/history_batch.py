@@ -81,7 +81,7 @@ def _spans(moves: list[Movement], days: list[date]) -> dict[str, tuple[date, dat
 
 
 def _ref(env: Envelope) -> str:
-    """The canonical event's identity ((source, id) is unique, CONTRACT §3), else the envelope's."""
+    """The canonical event's identity ((source, id) is unique, docs/contract.md §3), else the envelope's."""
     data = env.data
     return f"{data['source']}/{data['event_id']}" if data.get("source") and data.get("event_id") else env.id
 

@@ -16,7 +16,7 @@ LIVE_MIN_DAYS = 14  # live accuracy replaces the backtest in `accuracy` once thi
 def build_history(row: Any, days: DemandArrays, locations: dict, promos: list[Any], horizon: int,
                   like_profile: np.ndarray | None = None) -> SeriesHistory:
     """Zero-filled daily demand from the first to the last day seen; stockout days are censored (NaN),
-    so are the days of a stockout still going on."""
+    so are the days of a stockout still going on; what each censored day sold is kept as its `floor`."""
     n = (row.last_day - row.first_day).days + 1
     demand, in_stock = np.zeros(n), np.ones(n, dtype=bool)
     at = days.offsets - (row.first_day - EPOCH).days
@@ -32,7 +32,8 @@ def build_history(row: Any, days: DemandArrays, locations: dict, promos: list[An
     loc = locations.get(row.location, {})
     return SeriesHistory(key=f"{row.location}:{row.sku}", start=row.first_day,
                          demand=censor_stockouts(demand, in_stock), promo=promo if promo.any() else None,
-                         country=loc.get("country"), subdivision=loc.get("subdivision"), like_profile=like_profile)
+                         country=loc.get("country"), subdivision=loc.get("subdivision"), like_profile=like_profile,
+                         floor=np.where(in_stock, np.nan, demand) if not in_stock.all() else None)
 
 
 def round_histories(rows: list[Any], days: dict, locations: dict, promos: list[Any], horizons: list[int],
@@ -111,7 +112,7 @@ def live_accuracy(logs: list[Any], actual: dict[date, float], history: np.ndarra
 
 def forecast_payload(row: Any, fc: SeriesForecast, mean: np.ndarray, qs: dict[float, np.ndarray],
                      now: datetime, live: dict, cold_start: str = "") -> dict[str, Any]:
-    """The DemandForecast data (CONTRACT §4/§7) plus extra quantiles and both accuracies."""
+    """The DemandForecast data (docs/contract.md §4/§7) plus extra quantiles and both accuracies."""
     dates = [(fc.start + timedelta(days=i)).isoformat() for i in range(len(mean))]
     horizon = [{"date": d, "mean": m, "p10": a, "p50": b, "p90": c} for d, m, a, b, c in zip(
         dates, _rounded(mean), _rounded(qs[0.1]), _rounded(qs[0.5]), _rounded(qs[0.9]), strict=True)]

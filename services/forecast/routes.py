@@ -1,4 +1,4 @@
-"""Forecast's read API (CONTRACT §4) and planner overrides."""
+"""Forecast's read API (docs/contract.md §4) and planner overrides."""
 from __future__ import annotations
 
 from datetime import date, datetime

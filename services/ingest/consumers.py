@@ -22,7 +22,7 @@ def decode_raw(record: ConsumerRecord) -> Envelope:
     """Wrap the raw message so the inbox can dedupe redeliveries; validation happens in the handler.
 
     A message that is not JSON is no poison for the DLQ either: like a bad event on any other door it is
-    rejected with its reason and kept in the quarantine (CONTRACT §12)."""
+    rejected with its reason and kept in the quarantine (docs/contract.md §12)."""
     ident = (record.topic, record.partition, record.offset)
     try:
         obj = parse_json(record.value if record.value is not None else b"")

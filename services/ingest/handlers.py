@@ -59,7 +59,7 @@ class MasterCache:
             return
         snapshot = self.snapshot.copy()
         for seq, raw in rows:
-            with lenient_types():  # stored before CONTRACT §3's strict types: still master data
+            with lenient_types():  # stored before docs/contract.md §3's strict types: still master data
                 event = validate_event(raw, FAR_FUTURE)
             if isinstance(event, CanonicalEvent) and event.type in MASTER_APPLIED:
                 apply_master_in_place(snapshot, event)
@@ -86,7 +86,7 @@ def _source_of(raw: Any, event: CanonicalEvent | None) -> str | None:
 
 def quarantine_row(outcome: Pending | Rejected, raw: Any, door: str) -> dict[str, Any]:
     """The quarantine entry; what PostgreSQL cannot store (NUL, unpaired surrogates, infinities) is escaped
-    and the entry says so (CONTRACT §12: a bad event is kept, whatever its bytes)."""
+    and the entry says so (docs/contract.md §12: a bad event is kept, whatever its bytes)."""
     event = outcome.event
     if isinstance(outcome, Pending):
         status, reason, errors = "pending", outcome.reason, [outcome.detail]
@@ -144,7 +144,7 @@ def _precheck(item: object, now: datetime) -> CanonicalEvent | Unreadable:
 async def ingest_records(uow: UnitOfWork, cache: MasterCache, items: Sequence[object], now: datetime, *,
                          door: str = "events", originals: Sequence[object] | None = None,
                          source: str | None = None) -> Ingested:
-    """CONTRACT §3 batch semantics for any door; `originals` are what the caller sent (kept on rejection)."""
+    """docs/contract.md §3 batch semantics for any door; `originals` are what the caller sent (kept on rejection)."""
     await cache.refresh(uow)
     seq = cache.seq
     lane = fast_batch(items, cache.snapshot, now, iso=iso_time, lookups=cache.lookups_now())
@@ -248,7 +248,7 @@ async def release_pending(uow: UnitOfWork, snapshot: MasterSnapshot, reasons: se
     """Events that waited for master data, in event-time order, now that some arrived."""
     waiting = []
     for row in await repo.pending_for_release(uow.session, reasons):
-        with lenient_types():  # waiting since before CONTRACT §3's strict types: still valid
+        with lenient_types():  # waiting since before docs/contract.md §3's strict types: still valid
             event = validate_event(row.raw, FAR_FUTURE)
         if isinstance(event, CanonicalEvent):
             waiting.append((row, event))

@@ -77,7 +77,7 @@ async def after_commit(state: Any, done: handlers.Ingested) -> None:
 
 @router.post("/events")
 async def post_events(request: Request, _: Ingester) -> dict[str, Any]:
-    """A JSON array of at most 10,000 canonical events (CONTRACT §3)."""
+    """A JSON array of at most 10,000 canonical events (docs/contract.md §3)."""
     events = _json(await _body(request))
     if not isinstance(events, list):
         raise ApiError(400, "body must be a JSON array of events")

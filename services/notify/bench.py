@@ -20,7 +20,7 @@ import httpx
 import numpy as np
 from aiokafka import AIOKafkaProducer
 
-from replenish.latency import _background
+from replenish.latency import background_sales
 from replenish.latency_probes import Receiver
 from shared.events.envelope import make_envelope
 from shared.events.topics import POLICY_ALERTS
@@ -46,7 +46,7 @@ async def measure(p: Platform, receiver: Receiver, probes: int, rate: int, gap_s
     await producer.start()
     stop = asyncio.Event()
     async with httpx.AsyncClient(timeout=60) as client:
-        bg = asyncio.create_task(_background(client, p.services["ingest"], p.tokens["ingest"], rate, stop))
+        bg = asyncio.create_task(background_sales(client, p.services["ingest"], p.tokens["ingest"], rate, stop))
         await asyncio.sleep(5)  # load first, so probes meet a busy machine
         sent_at: dict[str, float] = {}
         try:

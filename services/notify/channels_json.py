@@ -1,16 +1,19 @@
 """Plain JSON webhooks (Apprise's json:// and jsons://) sent on the event loop with a pooled connection.
 
 Apprise sends them with `requests` in a worker thread and a new connection per message. Alerts are on a
-latency budget (CONTRACT §6, issue 7), so the common case — no credentials, POST, no payload remapping, a
-title and body within the plugin's limits — is sent here with the same body, headers and timeouts, parsed
-by Apprise itself (its own URL parser and defaults). Anything else returns None and goes through Apprise.
+latency budget (docs/notify.md, "Delivery"), so the common case — no credentials, POST, no payload
+remapping, no query parameters, a title and body within Apprise's limits — is sent here with the body,
+headers and timeouts Apprise would use. The URL is read by our own parser of Apprise's documented json://
+syntax (no plugin internals); anything it does not recognise returns None and goes through Apprise.
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from urllib.parse import unquote, urlsplit
 from weakref import WeakKeyDictionary
 
 import apprise
@@ -19,36 +22,76 @@ import httpx
 from services.notify.domain.channels import url_scheme
 
 _SCHEMES = {"json", "jsons"}
+# Apprise's limits for json://: past them it folds the title into the body or splits the message itself.
+_TITLE_MAX, _BODY_MAX = 250, 32768
+_JSON_VERSION = "1.0"  # the `version` field of Apprise's JSON payload
+_USER_AGENT = "Apprise"  # what Apprise sends as User-Agent unless the URL sets one with +User-Agent=
+_BOOLS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*.^_`|~-]+")
 _clients: WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = WeakKeyDictionary()
 
 
+@dataclass(frozen=True)
+class PlainWebhook:
+    """A json:// URL that is a plain POST: where to send, the extra headers (`+Name=value`), TLS check."""
+
+    target: str
+    headers: tuple[tuple[str, str], ...]
+    verify: bool
+
+
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    """Apprise's reading of a query: `+` is kept (it marks a header), both sides are percent-decoded."""
+    pairs = []
+    for item in filter(None, re.split("[&;]", query)):
+        key, _, value = item.partition("=")
+        pairs.append((unquote(key), unquote(value).strip()))
+    return pairs
+
+
 @lru_cache(maxsize=256)
-def _plugin(url: str) -> Any:
-    """Apprise's reading of the URL (cached: a receiver's URL is parsed once, not per message)."""
-    return apprise.Apprise.instantiate(url)
-
-
-def _eligible(plugin: Any, title: str, body: str) -> bool:
-    return (plugin is not None and plugin.method == "POST" and not plugin.user and not plugin.payload_extras
-            and not plugin.params and len(title) <= plugin.title_maxlen and len(body) <= plugin.body_maxlen)
+def plain_webhook(url: str) -> PlainWebhook | None:
+    """The URL as a plain JSON POST, or None when it needs Apprise: credentials, another method, payload
+    remapping (`:key=`), GET parameters (`-key=`) or any other argument. Cached: a receiver's URL is read
+    once, not per message."""
+    scheme = url_scheme(url)
+    if scheme not in _SCHEMES:
+        return None
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 -- raises on a port that is not a number in range
+    except ValueError:
+        return None
+    if parts.username is not None or parts.password is not None or not parts.hostname:
+        return None
+    headers: dict[str, str] = {}
+    verify = True
+    for key, value in _query_pairs(parts.query):
+        name = key[1:]
+        if key.startswith("+") and _HEADER_NAME.fullmatch(name):
+            headers[name] = value
+        elif key.lower() == "verify" and value.lower() in _BOOLS:
+            verify = _BOOLS[value.lower()]
+        elif key.lower() == "method" and value.upper() == "POST":
+            continue
+        elif key.lower() not in ("cto", "rto"):  # timeouts: every send uses the receiver's own
+            return None
+    target = f"{'https' if scheme == 'jsons' else 'http'}://{parts.netloc}{parts.path}"
+    return PlainWebhook(target, tuple(headers.items()), verify)
 
 
 def request_for(url: str, title: str, body: str, *, idempotency_key: str, timeout_s: float
                 ) -> tuple[str, bytes, dict[str, str], bool] | None:
-    """(target, body bytes, headers, verify TLS) as Apprise would send them, or None when Apprise must."""
-    if url_scheme(url) not in _SCHEMES:
+    """(target, body bytes, headers, verify TLS) as Apprise would send them, or None when Apprise must.
+    `timeout_s` is applied by the caller; it is a parameter so the signature matches the Apprise path."""
+    hook = plain_webhook(url)
+    if hook is None or len(title) > _TITLE_MAX or len(body) > _BODY_MAX:
         return None
-    sep = "&" if "?" in url else "?"
-    plugin = _plugin(f"{url}{sep}cto={timeout_s:g}&rto={timeout_s:g}")
-    if not _eligible(plugin, title, body):
-        return None
-    payload = {"version": plugin.json_version, "title": title, "message": body, "attachments": [],
+    payload = {"version": _JSON_VERSION, "title": title, "message": body, "attachments": [],
                "type": apprise.NotifyType.INFO.value}
-    headers = {"User-Agent": plugin.app_id, "Content-Type": "application/json", **plugin.headers,
+    headers = {"User-Agent": _USER_AGENT, "Content-Type": "application/json", **dict(hook.headers),
                "Idempotency-Key": idempotency_key}
-    port = f":{plugin.port}" if isinstance(plugin.port, int) else ""
-    target = f"{'https' if plugin.secure else 'http'}://{plugin.host}{port}{plugin.fullpath}"
-    return target, json.dumps(payload).encode(), headers, plugin.verify_certificate
+    return hook.target, json.dumps(payload).encode(), headers, hook.verify
 
 
 def _client(verify: bool) -> httpx.AsyncClient:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from services.notify import groupstore
+from services.notify import ack_links, groupstore
 from services.notify import repository as repo
 from services.notify.channels_apprise import warm_up
 from services.notify.config import NotifyConfig, Receiver
@@ -58,8 +58,14 @@ class Dispatcher:
     @property
     def base_url(self) -> str:
         """Where acknowledge links point: REPLENISH_PUBLIC_URL, else the config's public_url, else our address."""
+        return self.public_url or self.runtime.settings.base_url
+
+    @property
+    def public_url(self) -> str | None:
+        """The console's public address when one is configured (§11): messages then link to its pages and
+        carry acknowledge links; without it they say how to acknowledge through the API."""
         s, cfg = self.runtime.settings, self.config.current
-        return s.public_url or (cfg.public_url if "public_url" in cfg.model_fields_set else s.base_url)
+        return s.public_url or (cfg.public_url if "public_url" in cfg.model_fields_set else None)
 
     async def run(self, runtime: ServiceRuntime, stop: asyncio.Event) -> None:
         """Background task: one leader among replicas (advisory lock on a held connection), then tick."""
@@ -232,9 +238,10 @@ class Dispatcher:
                       occasion: str, now: datetime) -> int:
         """Claim the message's key (one row per URL) before anything is sent; existing keys are skipped when
         the pass writes (`_write`). The number of rows claimed (new or not)."""
+        tokens = await ack_links.issue(uow.session, alerts, receiver.name, now) if self.public_url else None
         for index, url in enumerate(receiver.urls):
             text_ = render(alerts if len(alerts) > 1 else alerts[0], channel_kind(url), receiver.locale,
-                           base_url=self.base_url)
+                           base_url=self.base_url, tokens=tokens)
             row: dict[str, Any] = {
                 "id": f"{idem}-{index}", "idempotency_key": idem, "target": index, "receiver": receiver.name,
                 "url": url, "channel": url_scheme(url), "occasion": occasion, "title": text_.title,

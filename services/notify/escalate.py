@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from services.notify import repository as repo
-from services.notify.config import NotifyConfig
+from services.notify.config import NotifyConfig, Receiver
 from services.notify.context import load_context
 from services.notify.domain import (
     AlertState,
@@ -18,11 +18,15 @@ from services.notify.domain import (
 )
 from shared.db.uow import UnitOfWork
 
-if TYPE_CHECKING:
-    from services.notify.dispatcher import Dispatcher
-
 log = logging.getLogger(__name__)
 DROPPED = ("silenced", "inhibited", "muted")
+
+
+class Dispatcher(Protocol):
+    """What escalation needs of the dispatcher (dispatcher.py, which calls `escalate`): queue one message."""
+
+    async def enqueue(self, uow: UnitOfWork, receiver: Receiver, alerts: list[AlertState], *, idem: str,
+                      occasion: str, now: datetime) -> int: ...
 
 
 async def escalate(uow: UnitOfWork, dispatcher: Dispatcher, config: NotifyConfig, now: datetime) -> int:

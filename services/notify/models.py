@@ -134,3 +134,17 @@ po_emails = Table(
     Index("ix_po_emails_po", "po_id"),
     Index("ix_po_emails_due", "next_attempt_at", postgresql_where=text("status IN ('pending', 'sending')")),
 )
+
+# Acknowledge links of §11: a random 128-bit token per (alert, revision, receiver) goes out in the message;
+# only its SHA-256 is kept, so a read of this table acknowledges nothing. Single-use, 24 h.
+ack_links = Table(
+    "ack_links", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("alert_id", String(40), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("receiver", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Index("ix_ack_links_expiry", "expires_at"),
+)

@@ -63,7 +63,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def alert_json(row: Any, deliveries: list[dict[str, Any]], labels: dict[str, str]) -> dict[str, Any]:
-    """The contract's alert shape (CONTRACT §6) plus revision, counts and labels."""
+    """The contract's alert shape (docs/contract.md §6) plus revision, counts and labels."""
     return {
         "id": row["id"], "key": row["key"], "type": row["type"], "severity": row["severity"],
         "status": row["status"], "sku": row["sku"], "location": row["location"],

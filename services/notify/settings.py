@@ -16,4 +16,5 @@ class NotifySettings(BaseSettings):
     send_timeout_s: float = 5.0      # connect and read timeout for webhook sends
     batch: int = 200                 # deliveries sent per tick at most
     po_email_every_s: float = 1.0    # PO mailer poll for retries (new requests wake it at once)
+    link_rate_per_min: int = 600    # acknowledge-link requests per client address (the console is one client)
     po_email_lease_s: float = 60.0   # a claimed PO email is retried after this if the sender died mid-send

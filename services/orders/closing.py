@@ -4,7 +4,7 @@ Policy publishes a location's reorders of day D, then a `day_closed` marker (str
 partition of the reorder topic. Once orders holds that marker from every partition, every reorder of D has
 been consumed: every proposed PO of the location created (event time) on or before D's end is closed for
 consolidation and submitted (approved by the rules and sent, or pending approval), in the marker's
-transaction, and D is recorded as decided (`decided_through`, CONTRACT §10). Markers of other streams (ingest's
+transaction, and D is recorded as decided (`decided_through`, docs/contract.md §10). Markers of other streams (ingest's
 on the stock topic) tell orders nothing and are ignored.
 """
 from __future__ import annotations

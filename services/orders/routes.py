@@ -1,4 +1,4 @@
-"""Orders HTTP API (CONTRACT §5): internal PO views and actions, supplier admin, the supplier's own API."""
+"""Orders HTTP API (docs/contract.md §5): internal PO views and actions, supplier admin, the supplier's own API."""
 from __future__ import annotations
 
 from datetime import datetime

@@ -246,7 +246,7 @@ async def _add_daily_sales(uow: UnitOfWork, moves: list[Movement]) -> None:
 
 
 async def _zones(uow: UnitOfWork, locs: set[str]) -> dict[str, Any]:
-    """Each location's time zone (days are local calendar days, CONTRACT §8); UTC when unknown."""
+    """Each location's time zone (days are local calendar days, docs/contract.md §8); UTC when unknown."""
     rows = await uow.session.execute(select(locations.c.location, locations.c.data)
                                      .where(locations.c.location.in_(sorted(locs))))
     out = {}

@@ -25,7 +25,6 @@ from services.policy.domain.assemble import (
     promotions_from,
 )
 from services.policy.domain.model import (
-    AlertDecision,
     DemandView,
     PolicyParams,
     Position,
@@ -38,24 +37,13 @@ from services.policy.domain.reorder import decide_reorder, why_not
 from services.policy.domain.rules import RuleError, RuleOutcome, RuleSet, apply_rules, parse_rules
 from services.policy.inputs import Key, KeyInputs, read_inputs, read_rules
 from services.policy.models import locations
-from services.policy.outputs import jsonable, write_decisions
+from services.policy.outputs import Decided, jsonable, write_decisions
 from services.policy.settings import PolicySettings, policy_settings
 from shared.db.uow import UnitOfWork
 from shared.events.topics import POLICY_ALERTS, AlertRaised
 from shared.observability.metrics import DECISION_FAILURES
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Decided:
-    """One key's decision: its position (as stored) and what to emit."""
-
-    position: Position
-    stored: dict[str, Any]
-    reorder: ReorderDecision | None
-    alerts: list[AlertDecision]
-    category: str | None
 
 
 async def recompute(uow: UnitOfWork, location: str, sku: str) -> Position | None:
@@ -90,7 +78,7 @@ async def decide_keys(uow: UnitOfWork, keys: list[Key], *, as_of: datetime | Non
 
 
 async def _decision_failed(uow: UnitOfWork, k: KeyInputs, exc: Exception) -> None:
-    """CONTRACT §6 decision_failed: a critical alert for ops (and a metric), instead of never ordering again."""
+    """docs/contract.md §6 decision_failed: a critical alert for ops (and a metric), instead of never ordering again."""
     log.exception("deciding %s:%s failed", k.location, k.sku)
     DECISION_FAILURES.inc()
     key = f"decision_failed:{k.location}:{k.sku}"
@@ -239,6 +227,6 @@ def _valid(overrides: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def local_day(uow: UnitOfWork, location: str, at: datetime) -> date:
-    """Days are the location's local calendar days (CONTRACT §8)."""
+    """Days are the location's local calendar days (docs/contract.md §8)."""
     data = await repo.get_data(uow.session, locations, location=location) or {}
     return local_day_in(data.get("timezone"), at)

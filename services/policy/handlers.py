@@ -26,7 +26,7 @@ from shared.events.topics import (
 
 
 async def recompute(uow: UnitOfWork, location: str, sku: str) -> None:
-    """Mark the key for the decider, which decides once the inputs have caught up (CONTRACT §8 watermark):
+    """Mark the key for the decider, which decides once the inputs have caught up (docs/contract.md §8 watermark):
     a stock count consumed after the sales that follow it must not cause an order in between."""
     await repo.mark_dirty(uow.session, location, sku)
 
@@ -147,7 +147,7 @@ async def on_purchase_order(uow: UnitOfWork, env: Envelope) -> None:
 
 
 async def _learn_lead_time(uow: UnitOfWork, po: PurchaseOrderChanged) -> None:
-    """Replenishment lead time (CONTRACT §10): the location's local receipt date minus its local decision date,
+    """Replenishment lead time (docs/contract.md §10): the location's local receipt date minus its local decision date,
     whole days. Both are event times (the PO's created_at is its reorder's decision under the event clock), so a
     replay of history learns what live learned; a value ≤ 0 (clock skew, a receipt booked early) is never kept."""
     decided = po.created_at or po.sent_at

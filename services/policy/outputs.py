@@ -3,19 +3,29 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sqlalchemy import text
 
+from services.policy.domain.model import AlertDecision, Position, ReorderDecision
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import make_envelope
 from shared.events.topics import POLICY_ALERTS, REORDERS
 from shared.observability.metrics import ALERTS, DECISIONS
 
-if TYPE_CHECKING:
-    from services.policy.decide import Decided
+
+@dataclass(frozen=True)
+class Decided:
+    """One key's decision (made by decide.py): its position (as stored) and what to emit."""
+
+    position: Position
+    stored: dict[str, Any]
+    reorder: ReorderDecision | None
+    alerts: list[AlertDecision]
+    category: str | None
 
 
 async def write_decisions(uow: UnitOfWork, decided: list[Decided]) -> None:

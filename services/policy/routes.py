@@ -1,4 +1,4 @@
-"""Policy's read API (CONTRACT §4) and the rules API."""
+"""Policy's read API (docs/contract.md §4) and the rules API."""
 from __future__ import annotations
 
 from typing import Annotated, Any

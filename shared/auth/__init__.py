@@ -1,4 +1,4 @@
-"""Bearer-token authentication with the roles of CONTRACT §2."""
+"""Bearer-token authentication with the roles of docs/contract.md §2."""
 from shared.auth.principals import ROLES, Principal, hash_token, new_token
 
 __all__ = ["ROLES", "Principal", "hash_token", "new_token"]

@@ -1,4 +1,4 @@
-"""Topic administration: create every topic of CONTRACT §7 and its dead-letter twin."""
+"""Topic administration: create every topic of docs/contract.md §7 and its dead-letter twin."""
 from __future__ import annotations
 
 import asyncio

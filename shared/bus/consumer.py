@@ -7,16 +7,17 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from sqlalchemy import Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.bus.consumed import Assignments, ConsumedLog
 from shared.bus.deadletter import dead_letter_headers
 from shared.bus.failures import Backoff, Failure, InfrastructureError, PoisonMessage, classify, describe
 from shared.bus.holds import Holds
+from shared.bus.progress import Item, Progress, Stalled
 from shared.bus.types import EventTypes, Verdict, unknown_type_reason
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
@@ -40,57 +41,6 @@ def decode_envelope(record: ConsumerRecord) -> Envelope:
         raise PoisonMessage(f"not a CloudEvents envelope: {str(exc)[:300]}") from exc
 
 
-@dataclass
-class Progress:
-    """Per-partition bookkeeping behind /v1/watermark and the lag metric."""
-
-    group: str
-    event_time: dict[tuple[str, int], datetime] = field(default_factory=dict)
-    lag: dict[tuple[str, int], int] = field(default_factory=dict)
-
-    def watermark(self) -> datetime | None:
-        """Latest event time fully processed; a lagging partition holds it back, an idle caught-up one does not."""
-        behind = [self.event_time[tp] for tp, lag in self.lag.items() if lag > 0 and tp in self.event_time]
-        if behind:
-            return min(behind)
-        return max(self.event_time.values(), default=None)
-
-    def lag_by_topic(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for (topic, _), lag in self.lag.items():
-            out[topic] = out.get(topic, 0) + max(lag, 0)
-        return out
-
-
-@dataclass
-class Item:
-    """One record of a polled batch and what to do with it: handle, skip, or dead-letter with `reason`."""
-
-    record: ConsumerRecord
-    env: Envelope | None
-    verdict: Verdict
-    reason: str | None = None
-
-    @property
-    def tp(self) -> TopicPartition:
-        return TopicPartition(self.record.topic, self.record.partition)
-
-
-class Stalled(Exception):
-    """The infrastructure failed at `items[0]`: those items (and all after them) are to be retried later."""
-
-    def __init__(self, items: list[Item], cause: BaseException) -> None:
-        super().__init__(describe(cause))
-        self.items, self.cause = items, cause
-
-    def resume_at(self) -> dict[TopicPartition, int]:
-        """Per partition, the first offset not yet done."""
-        out: dict[TopicPartition, int] = {}
-        for item in self.items:
-            out.setdefault(item.tp, item.record.offset)
-        return out
-
-
 class ConsumerLoop:
     """One consumer group member: handle a batch in one transaction, commit offsets after it.
 
@@ -104,7 +54,9 @@ class ConsumerLoop:
                  uow_factory: Callable[[], UnitOfWork], producer: AIOKafkaProducer,
                  decoder: Decoder = decode_envelope, group_id: str | None = None, batch_size: int = 500,
                  batch_handler: BatchHandler | None = None, inbox: Table | None = None,
-                 urgent: bool = False, types: EventTypes | None = None, backoff: Backoff | None = None) -> None:
+                 urgent: bool = False, types: EventTypes | None = None, backoff: Backoff | None = None,
+                 epoch: Callable[[], str | None] = lambda: None, offsets_engine: AsyncEngine | None = None,
+                 offsets_back: Callable[[str], None] | None = None) -> None:
         if handler is None and batch_handler is None:
             raise ValueError(f"consumer {name} needs a handler or a batch_handler")
         if batch_handler is not None and inbox is None:
@@ -118,6 +70,14 @@ class ConsumerLoop:
         self.progress = Progress(self.group_id)
         self.started = asyncio.Event()
         self.holds = Holds(name, self.group_id, backoff)
+        # Broker epochs (shared/bus/recovery.py): committed offsets are recorded per epoch, and a new epoch
+        # (the broker lost its log) rebuilds the consumer, which then reads every partition from the start.
+        self.epoch, self.offsets_back = epoch, offsets_back
+        self.offsets_log = ConsumedLog(offsets_engine, self.group_id)
+        self.consumer_epoch: str | None = None
+        self._rebuild = asyncio.Event()
+        self.from_start = False
+        self.sought: set[TopicPartition] = set()
 
     @property
     def degraded(self) -> str | None:
@@ -133,15 +93,27 @@ class ConsumerLoop:
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms if self.urgent else s.kafka_fetch_max_wait_background_ms,
             max_poll_records=self.batch_size,
             max_partition_fetch_bytes=8 * 1024 * 1024)
-        consumer.subscribe(self.topics, listener=_Forget(self.holds))
+        consumer.subscribe(self.topics, listener=Assignments(self, consumer))
         return consumer
 
+    def rebuild(self) -> None:
+        """The broker lost its log: start a new consumer that reads every partition from its beginning."""
+        self.from_start = True
+        self._rebuild.set()
+
     async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._rebuild.clear()
+            self.sought.clear()
+            await self._run_consumer(stop)
+
+    async def _run_consumer(self, stop: asyncio.Event) -> None:
         consumer = self._consumer()
+        self.consumer_epoch = self.epoch()
         await consumer.start()
         self.started.set()
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not self._rebuild.is_set():
                 self.holds.resume_when_due(consumer)
                 batches = await consumer.getmany(timeout_ms=self.holds.poll_ms(), max_records=self.batch_size)
                 if batches:
@@ -173,19 +145,25 @@ class ConsumerLoop:
             return
         try:
             await consumer.commit(offsets)
+            if self.epoch() == self.consumer_epoch:  # never an old consumer's offsets under a new epoch
+                await self.offsets_log.committed(self.consumer_epoch, offsets)
         except KafkaError as exc:
             # A rebalance or a broker hiccup: a later commit covers these offsets, and what is redelivered
             # meanwhile is deduped by the inbox.
             log.warning("%s: commit of %s failed: %s", self.name, offsets, describe(exc, 200))
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
-        # highwater() comes from fetch replies, which BROKER.md found right where end_offsets() is not.
+        # highwater() comes from fetch replies, which docs/broker.md found right where end_offsets() is not.
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
             if high is None:
                 continue
             with contextlib.suppress(Exception):
-                lag = max(high - await consumer.position(tp), 0)
+                position = await consumer.position(tp)
+                if high < position and self.offsets_back and self.consumer_epoch == self.epoch():
+                    # the broker's log is shorter than what this consumer already read: it lost it
+                    self.offsets_back(f"{tp.topic}[{tp.partition}] high watermark {high} below position {position}")
+                lag = max(high - position, 0)
                 self.progress.lag[(tp.topic, tp.partition)] = lag
                 CONSUMER_LAG.labels(tp.topic, str(tp.partition), self.group_id).set(lag)
 
@@ -316,19 +294,6 @@ class ConsumerLoop:
         DLQ.labels(record.topic).inc()
         EVENTS.labels(self.settings.service, "dead_lettered").inc()
         log.error("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
-
-
-class _Forget(ConsumerRebalanceListener):
-    """On revocation, held partitions are dropped: the next owner fetches them from the committed offset."""
-
-    def __init__(self, holds: Holds) -> None:
-        self.holds = holds
-
-    async def on_partitions_revoked(self, revoked) -> None:
-        self.holds.forget(set(revoked))
-
-    async def on_partitions_assigned(self, assigned) -> None:
-        pass
 
 
 def topic_partition(topic: str, partition: int) -> TopicPartition:

@@ -215,7 +215,7 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicParti
 async def _drain(consumer: AIOKafkaConsumer, tps: list[TopicPartition], *,
                  idle_s: float) -> AsyncIterator[list[ConsumerRecord]]:
     """Batches (in partition, offset order) from the current positions until every partition is caught up
-    with its high watermark as the fetch replies tell it (BROKER.md: end_offsets can be wrong)."""
+    with its high watermark as the fetch replies tell it (docs/broker.md: end_offsets can be wrong)."""
     clock = asyncio.get_running_loop().time
     last_progress = clock()
     while True:

@@ -1,5 +1,5 @@
 """What a consumer declares about event types: those it handles, those it knowingly skips; anything else is
-an unknown type, dead-lettered with its reason instead of consumed silently (CONTRACT §12)."""
+an unknown type, dead-lettered with its reason instead of consumed silently (docs/contract.md §12)."""
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -10,12 +10,12 @@ from sqlalchemy import MetaData, pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPONENTS = ("auth", "ingest", "forecast", "policy", "orders", "notify")
+COMPONENTS = ("auth", "bus", "ingest", "forecast", "policy", "orders", "notify")
 
 
 def script_location(component: str) -> Path:
-    if component == "auth":
-        return ROOT / "shared" / "auth" / "migrations"
+    if component in ("auth", "bus"):  # the schemas of shared/ itself
+        return ROOT / "shared" / component / "migrations"
     return ROOT / "services" / component / "migrations"
 
 

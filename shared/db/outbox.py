@@ -6,8 +6,9 @@ import contextlib
 import json
 import logging
 import struct
+import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.bus.consumed import fold, mark_round
 from shared.events.markers import BROADCAST_HEADER, fan_out
 from shared.observability.metrics import OUTBOX_BACKLOG
 
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 BATCH_HEADER = "x-replenish-batch"
 _HEAD = struct.Struct("<HiI")  # topic length, key length (-1: no key), value length
 _PARTITION_CACHE = 200_000  # keys remembered: aiokafka's murmur2 is pure Python
+FOLD_EVERY_S = 5.0  # how often consumed rounds are forgotten (shared/bus/consumed.py)
 
 
 def encode_messages(messages: Iterable[tuple[str, str | None, bytes]]) -> bytes:
@@ -84,7 +87,9 @@ class OutboxRelay:
 
     def __init__(self, engine: AsyncEngine, outbox: Table, producer: AIOKafkaProducer, *,
                  wake: asyncio.Event, service: str, batch_size: int = 2000, idle_s: float = 0.25,
-                 max_messages: int = 20_000, max_bytes: int = 16 * 1024 * 1024) -> None:
+                 max_messages: int = 20_000, max_bytes: int = 16 * 1024 * 1024,
+                 epoch: Callable[[], str | None] = lambda: None,
+                 offsets_back: Callable[[str], None] | None = None) -> None:
         self.engine, self.outbox, self.producer = engine, outbox, producer
         self.wake, self.service, self.batch_size, self.idle_s = wake, service, batch_size, idle_s
         self.max_messages, self.max_bytes = max_messages, max_bytes
@@ -92,6 +97,12 @@ class OutboxRelay:
         self.backlog = 0
         self._more = False
         self._partitions: dict[tuple[bytes, int], int] = {}
+        # Broker epoch (cluster id) to mark rounds with, and whom to tell when the broker's offsets went back
+        # (it lost its log): the bookkeeping that lets a restarted memory-only broker be refilled.
+        self.epoch, self.offsets_back = epoch, offsets_back
+        self.sent_through: dict[tuple[str, int], int] = {}
+        self.marking = False  # set at run() when the bus schema exists
+        self._folded_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine.connect() as lock_conn:
@@ -101,6 +112,8 @@ class OutboxRelay:
                 if got:
                     break
                 await _wait(stop, 2.0)
+            self.marking = bool((await lock_conn.execute(text("SELECT to_regclass('bus.outbox_marks')"))).scalar())
+            await lock_conn.commit()
             while not stop.is_set():
                 # Cleared before the round reads, never after: a commit that lands during the round wakes the
                 # next one at once (clearing after the round lost it, and its rows waited idle_s).
@@ -111,6 +124,7 @@ class OutboxRelay:
                     log.exception("outbox relay batch failed")
                     await _wait(stop, 1.0)
                     continue
+                await self._fold()
                 if not self._more:
                     await self._idle(stop)
             with contextlib.suppress(Exception):
@@ -143,7 +157,9 @@ class OutboxRelay:
                 taken = self._take(rows)
                 taken.more = taken.more or len(heads) >= self.batch_size or len(ids) < len(heads)
                 if taken.ids:
-                    await self._send(taken.messages)
+                    ends = await self._send(taken.messages)
+                    if self.marking:
+                        await mark_round(conn, self.outbox.schema, taken.ids, self.epoch() or "unknown", ends)
                     await conn.execute(f"UPDATE {table} SET published_at = now() WHERE id = ANY($1::bigint[])",
                                        taken.ids)
                 self._more = taken.more
@@ -169,7 +185,21 @@ class OutboxRelay:
             taken.messages += batch
         return taken
 
-    async def _send(self, messages: list[tuple[str, bytes | None, bytes, list | None]]) -> None:
+    async def _fold(self) -> None:
+        """Now and then, forget the rounds every reader has consumed (bookkeeping: a failure waits)."""
+        if not self.marking or time.monotonic() - self._folded_at < FOLD_EVERY_S:
+            return
+        self._folded_at = time.monotonic()
+        try:
+            await fold(self.engine, self.outbox.schema)
+        except Exception as exc:
+            log.info("outbox rounds not folded this time: %s", exc)
+
+    def reset(self) -> None:
+        """A new broker epoch: offsets start again."""
+        self.sent_through.clear()
+
+    async def _send(self, messages: list[tuple[str, bytes | None, bytes, list | None]]) -> dict[tuple[str, int], int]:
         """Per partition, in order, as whole record batches: no future per message (about twice the rate of
         send()). A partition's batches queue behind each other, so a key's order holds; batches go out in
         the order of their first message, so across topics the outbox order is kept as far as Kafka can."""
@@ -188,9 +218,16 @@ class OutboxRelay:
         futures = []
         for topic, partition, builder in created:
             builder.close()  # a closed batch is sent at once instead of lingering
-            futures.append(await self.producer.send_batch(builder, topic, partition=partition))
-        for future in futures:
-            await future  # raises if the broker refused: nothing is marked, the round is retried
+            futures.append((builder.record_count(), await self.producer.send_batch(builder, topic,
+                                                                                    partition=partition)))
+        ends: dict[tuple[str, int], int] = {}
+        for count, future in futures:
+            meta = await future  # raises if the broker refused: nothing is marked, the round is retried
+            tp = (meta.topic, meta.partition)
+            if meta.offset < self.sent_through.get(tp, 0) and self.offsets_back:
+                self.offsets_back(f"{tp[0]}[{tp[1]}] acked offset {meta.offset} after {self.sent_through[tp]}")
+            ends[tp] = self.sent_through[tp] = meta.offset + count
+        return ends
 
     def _partition(self, key: bytes | None, count: int) -> int:
         """The partition send() would choose (the producer's default partitioner), remembered per key."""

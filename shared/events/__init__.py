@@ -1,4 +1,4 @@
-"""Event contracts: the CloudEvents envelope and one pydantic model per topic of CONTRACT §7."""
+"""Event contracts: the CloudEvents envelope and one pydantic model per topic of docs/contract.md §7."""
 from shared.events.envelope import Envelope, deterministic_id, make_envelope
 from shared.events.topics import ALL_TOPICS, TOPIC_MODELS, dlq
 

@@ -5,7 +5,7 @@ D then publishes one `day_closed` marker per partition of the topic (the outbox 
 every earlier outbox row). A consumer that has seen the marker on every partition of a topic has consumed
 every record of day D on it, whatever the partition count, the batching or the number of replicas (the
 marks are stored in the consumer's database, shared by its replicas). This is what makes a decision for
-day D a function of the events of D and not of timing (CONTRACT §10).
+day D a function of the events of D and not of timing (docs/contract.md §10).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Topic names of CONTRACT §7 and the pydantic model of each topic's `data`."""
+"""Topic names of docs/contract.md §7 and the pydantic model of each topic's `data`."""
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from shared.auth.principals import ROLES
-from shared.http.deps import Admin, Reader
+from shared.auth.principals import ROLES, Principal
+from shared.http.deps import Admin, Reader, current_principal
+from shared.http.docs import serve_local_docs
 from shared.http.errors import ERROR_RESPONSES, ApiError, SafeJSONResponse, install_error_handlers
 from shared.http.guard import DEFAULT_BODY_LIMIT, BodyLimit, BodyRule, checked_parameters
 from shared.observability.logging import configure_logging
@@ -49,6 +51,11 @@ def ops_router(watermark: WatermarkFn | None) -> APIRouter:
     @router.get("/metrics", tags=["ops"])
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/v1/whoami", tags=["auth"])
+    async def whoami(principal: Annotated[Principal, Depends(current_principal)]) -> dict:
+        """The caller's principal (any role): how the console learns who a token belongs to."""
+        return {"name": principal.name, "role": principal.role}
 
     @router.get("/v1/watermark", tags=["ops"])
     async def get_watermark(request: Request, _: Reader) -> dict:
@@ -103,7 +110,8 @@ def build_app(runtime: ServiceRuntime, *, title: str, routers: Sequence[APIRoute
         await runtime.stop()
 
     app = FastAPI(title=title, version="1.0", lifespan=lifespan, default_response_class=SafeJSONResponse,
-                  dependencies=[Depends(checked_parameters)])
+                  dependencies=[Depends(checked_parameters)], docs_url=None, redoc_url=None)
+    serve_local_docs(app)
     app.state.runtime = runtime
     app.state.tokens = runtime.tokens
     install_error_handlers(app)

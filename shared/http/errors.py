@@ -1,4 +1,4 @@
-"""The error format of CONTRACT §2: {"error": {"code", "message", "details"}}; never a stack trace."""
+"""The error format of docs/contract.md §2: {"error": {"code", "message", "details"}}; never a stack trace."""
 from __future__ import annotations
 
 import json
@@ -42,7 +42,7 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """Every 4xx and 5xx of every service (CONTRACT §2)."""
+    """Every 4xx and 5xx of every service (docs/contract.md §2)."""
 
     error: ErrorDetail
 
@@ -81,7 +81,8 @@ class _Throttle:
     """One log line per kind of outage every `every_s` seconds: an outage must not flood the log."""
 
     def __init__(self, every_s: float = 10.0) -> None:
-        self.every_s, self.last = every_s, {}
+        self.every_s = every_s
+        self.last: dict[str, float] = {}  # kind -> monotonic time of its last line
 
     def due(self, kind: str) -> bool:
         now = time.monotonic()

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.http.errors import ApiError, error_body
 
 DEFAULT_BODY_LIMIT = 4 * 1024 * 1024  # every JSON body of the API but ingest's doors fits many times over
-MAX_PATH_PARAM = 200  # every path parameter is a code or an id (CONTRACT §3: codes are at most 200 characters)
+MAX_PATH_PARAM = 200  # every path parameter is a code or an id (docs/contract.md §3: codes are at most 200 characters)
 MAX_QUERY_VALUE = 1000
 MAX_QUERY_ITEMS = 100
 INT64_MAX = 2**63 - 1

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.auth.store import TokenStore
+from shared.bus.consumed import republish_unconsumed
 from shared.settings import SERVICES
 
 BOOTSTRAP_ROLES = ("admin", "ingest", "planner", "approver", "ops")
@@ -37,25 +38,16 @@ async def register_tokens(database_url: str, tokens: dict[str, str]) -> None:
 
 
 async def republish_unconfirmed(database_url: str) -> dict[str, int]:
-    """On a fresh broker, queue again every outbox row after the last drained checkpoint.
+    """On a fresh broker, queue again every outbox row no reader recorded as consumed (shared/bus/consumed.py).
 
-    The bundled broker forgets everything on restart; rows published before an unclean stop may never have
-    been consumed. Consumers' inboxes absorb the ones that were.
+    The bundled broker forgets everything on restart; rows published before it stopped may never have been
+    consumed. Consumers' inboxes absorb the ones that were.
     """
     engine = create_async_engine(database_url)
-    counts: dict[str, int] = {}
     try:
-        async with engine.begin() as conn:
-            for schema in SERVICES:
-                mark = (await conn.execute(text(
-                    f'SELECT coalesce(max(drained_through), 0) FROM "{schema}".outbox_checkpoint'))).scalar_one()
-                result = await conn.execute(text(
-                    f'UPDATE "{schema}".outbox SET published_at = NULL '
-                    f"WHERE id > :mark AND published_at IS NOT NULL"), {"mark": mark})
-                counts[schema] = result.rowcount
+        return {schema: await republish_unconsumed(engine, schema) for schema in SERVICES}
     finally:
         await engine.dispose()
-    return counts
 
 
 async def mark_drained(database_url: str) -> None:

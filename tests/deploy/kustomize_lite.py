@@ -1,12 +1,15 @@
-"""A tiny kustomize for the subset deploy/k8s uses: resources, images and strategic-merge patches.
+"""Rendering deploy/k8s: the real kustomize where one is installed, else a tiny renderer for the subset the
+overlays use (resources, images and strategic-merge patches).
 
-kustomize itself is not installed on every machine; `test_renderer.py` checks this renderer against
-`kubectl kustomize` / `kustomize build` wherever one of them exists. Anything outside the subset fails
-loudly instead of rendering something else.
+`render` is what the deploy tests use: `kustomize build` or `kubectl kustomize` when either is on PATH, and
+`build` below only as the fallback on machines without them. `test_renderer.py` checks the fallback against
+the real one wherever both exist. Anything outside the subset fails loudly instead of rendering something else.
 """
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,26 @@ SUPPORTED_FIELDS = {"apiVersion", "kind", "resources", "images", "patches"}
 def load_documents(path: Path) -> list[dict]:
     """Every non-empty YAML document of a file."""
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def real_kustomize() -> list[str] | None:
+    """The command line of an installed kustomize (standalone first, then kubectl's), or None."""
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    return None
+
+
+def render(directory: Path) -> list[dict]:
+    """The manifests a kustomization directory renders to, by the real kustomize when there is one."""
+    command = real_kustomize()
+    if command is None:
+        return build(directory)
+    result = subprocess.run([*command, str(directory)], capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} {directory} failed: {result.stderr.strip()}")
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
 def build(directory: Path) -> list[dict]:

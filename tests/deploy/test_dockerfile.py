@@ -50,6 +50,11 @@ def test_build_stage_installs_the_package_from_pyproject():
     assert "pip install --no-deps ." in build
 
 
+def test_build_stage_installs_the_locked_versions():
+    build = " ".join(args for op, args in stages()[0] if op in {"RUN", "COPY"})
+    assert "-c constraints.txt" in build
+
+
 def test_runtime_runs_as_a_non_root_user():
     users = [args for op, args in stages()[-1] if op == "USER"]
     assert users, "no USER in the runtime stage"
@@ -90,8 +95,8 @@ def docker_ignored(path: str) -> bool:
     return ignored
 
 
-@pytest.mark.parametrize("path", ["pyproject.toml", "README.md", "replenish/cli.py", "shared/settings.py",
-                                  "services/forecast/app.py", "deploy/docker/healthcheck.py"])
+@pytest.mark.parametrize("path", ["pyproject.toml", "README.md", "LICENSE", "constraints.txt", "replenish/cli.py",
+                                  "shared/settings.py", "services/forecast/app.py", "deploy/docker/healthcheck.py"])
 def test_build_context_keeps_what_the_image_needs(path):
     assert not docker_ignored(path)
 

@@ -92,9 +92,9 @@ def test_only_ingest_and_forecast_autoscale(rendered):
 
 
 def selected_components(policy: dict) -> set[str]:
-    """The Replenish services a NetworkPolicy's podSelector picks."""
+    """The Replenish services (and the console) a NetworkPolicy's podSelector picks."""
     selector = policy["spec"]["podSelector"]
-    chosen = set(SERVICE_PORTS)
+    chosen = {*SERVICE_PORTS, "console"}
     if selector.get("matchLabels", {}).get("app.kubernetes.io/component"):
         chosen &= {selector["matchLabels"]["app.kubernetes.io/component"]}
     for expression in selector.get("matchExpressions", []):
@@ -124,7 +124,7 @@ def test_network_policies_deny_by_default_and_expose_only_public_and_ops_doors(r
     public = {"kubernetes.io/metadata.name": "ingress-nginx"}
     assert reachable_from(documents, public) == {"ingest", "orders"}
     ops = {"kubernetes.io/metadata.name": "ops-gateway", "replenish.io/ops-access": "true"}
-    assert reachable_from(documents, ops) == set(SERVICE_PORTS)
+    assert reachable_from(documents, ops) == {*SERVICE_PORTS, "console"}
     assert reachable_from(documents, {"kubernetes.io/metadata.name": "some-tenant"}) == set()
 
 

@@ -1,22 +1,10 @@
-"""The tiny renderer agrees with real kustomize where one is installed, and implements what overlays use."""
+"""The fallback renderer agrees with real kustomize where one is installed, and implements what overlays use."""
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
-import yaml
 
 from tests.deploy.conftest import K8S, OVERLAYS, one
-from tests.deploy.kustomize_lite import build, merge, split_image
-
-
-def kustomize_command() -> list[str] | None:
-    if shutil.which("kustomize"):
-        return ["kustomize", "build"]
-    if shutil.which("kubectl"):
-        return ["kubectl", "kustomize"]
-    return None
+from tests.deploy.kustomize_lite import build, merge, real_kustomize, render, split_image
 
 
 def identity(document: dict) -> tuple[str, str, str]:
@@ -25,17 +13,19 @@ def identity(document: dict) -> tuple[str, str, str]:
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_renderer_matches_real_kustomize(overlay):
-    command = kustomize_command()
-    if command is None:
+    if real_kustomize() is None:
         pytest.skip("neither kustomize nor kubectl installed: overlays rendered by kustomize_lite only")
-    result = subprocess.run([*command, str(K8S / "overlays" / overlay)], capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 0, result.stderr
-    theirs = {identity(d): d for d in yaml.safe_load_all(result.stdout) if d}
+    theirs = {identity(d): d for d in render(K8S / "overlays" / overlay)}
     ours = {identity(d): d for d in build(K8S / "overlays" / overlay)}
     assert sorted(ours) == sorted(theirs)
     differing = [key for key in ours if ours[key] != theirs[key]]
     assert differing == []
+
+
+def test_without_kustomize_on_path_the_fallback_renders(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: neither kustomize nor kubectl
+    assert real_kustomize() is None
+    assert render(K8S / "overlays" / "dev") == build(K8S / "overlays" / "dev")
 
 
 def test_merge_combines_maps_and_named_lists_in_builtin_kinds():
@@ -69,7 +59,7 @@ def test_unsupported_kustomization_field_fails_loudly(tmp_path):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_forecast_pool_matches_its_cpu_limit(overlay):
-    docs = build(K8S / "overlays" / overlay)
+    docs = render(K8S / "overlays" / overlay)
     env = one(docs, "ConfigMap", "replenish-env")["data"]
     limit = one(docs, "Deployment", "forecast")["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
     assert int(env["REPLENISH_FORECAST_WORKERS"]) == int(limit["cpu"])

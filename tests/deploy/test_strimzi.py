@@ -7,7 +7,7 @@ from tests.deploy.conftest import OVERLAYS, find, one
 
 ALL = ("base", *OVERLAYS)
 STRIMZI_API = "kafka.strimzi.io/v1beta2"
-# CONTRACT §7, written out by hand: the deploy must not drift from the contract.
+# docs/contract.md §7, written out by hand: the deploy must not drift from the contract.
 CONTRACT_TOPICS = {
     "replenish.ingest.raw.v1", "replenish.ingest.sales.v1", "replenish.ingest.stock.v1",
     "replenish.ingest.master.v1", "replenish.ingest.promotions.v1", "replenish.ingest.alerts.v1",

@@ -22,6 +22,7 @@ def platform_env() -> dict[str, str]:
     env["REPLENISH_BROKER_PORT"] = str(free_port())
     for service in SERVICES:  # never collide with a platform a developer is running on the defaults
         env[f"REPLENISH_{service.upper()}_PORT"] = str(free_port())
+    env["REPLENISH_CONSOLE_PORT"] = str(free_port())
     return env
 
 
@@ -91,3 +92,6 @@ def history(days: int, *, sku: str = "SKU-1", location: str = "store-1", daily: 
                        "time": (start + timedelta(days=d + 1, hours=12)).isoformat(),
                        "data": {"sku": sku, "location": location, "quantity": daily}})
     return events
+
+
+from tests.e2e.console_world import console_world  # noqa: E402, F401 — the console tests' shared platform

@@ -1,4 +1,4 @@
-"""The HTTP doors of every service under hostile input, through `replenish up` (CONTRACT §12): bad bytes on
+"""The HTTP doors of every service under hostile input, through `replenish up` (docs/contract.md §12): bad bytes on
 every ingest door quarantined, bad parameters 4xx, large bodies refused while they stream in (RSS stays
 flat), a killed service restarted by `replenish up`, 503 + Retry-After while the database is down. One platform
 for the module; the kill and the outage run last."""
@@ -253,7 +253,7 @@ def test_a_killed_service_answers_again_by_itself_and_the_endpoints_file_is_priv
         load = os.getloadavg()[0] / (os.cpu_count() or 1)
         print(f"kill {round_}: orders answered again after {back_in:.1f} s (load {load:.1f} per core)")
         assert back_in >= backoff
-        # CONTRACT §12's 30 s; most of it is the new process importing its libraries, which a machine
+        # docs/contract.md §12's 30 s; most of it is the new process importing its libraries, which a machine
         # loaded far beyond its cores stretches (measured 21-41 s at a load of 7-9.5 per core, 6-7 s when quiet).
         assert back_in < 30 or load > 2, f"orders took {back_in:.1f} s to answer again"
     said = (platform.logs / "supervisor.log").read_text()

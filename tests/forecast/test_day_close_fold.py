@@ -28,7 +28,7 @@ def move(kind: str, qty: float, day: int, hour: int, ref: str) -> tuple[Movement
 
 
 def replay_world(demand: list[int], opening: int, receipts: dict[int, int]) -> tuple[list, set[date]]:
-    """CONTRACT §9's test days: 06:00 receipts, 12:00 a sale of min(demand, on-hand) (none when nothing sells),
+    """docs/contract.md §9's test days: 06:00 receipts, 12:00 a sale of min(demand, on-hand) (none when nothing sells),
     every 7th day a count at 22:00. Returns the movements and the days whose end on-hand is 0."""
     moves, on_hand, empty = [move("stock_count", opening, -1, 23, "c-open")], opening, set()
     for d, want in enumerate(demand):

@@ -1,4 +1,4 @@
-"""Every service's OpenAPI fuzzed with every role's token (schemathesis): no input yields a 5xx (CONTRACT §12).
+"""Every service's OpenAPI fuzzed with every role's token (schemathesis): no input yields a 5xx (docs/contract.md §12).
 
 Services and tokens come from the `endpoints.json` of a platform this module starts (`replenish up`), so a
 service added to the platform is fuzzed too. The full run (coverage + fuzzing phases, every role, a supplier

@@ -1,4 +1,4 @@
-"""One bad event never sinks its batch, whatever its bytes (CONTRACT §12): NUL, unpaired surrogates,
+"""One bad event never sinks its batch, whatever its bytes (docs/contract.md §12): NUL, unpaired surrogates,
 numbers that overflow, wrong JSON types — each rejected with its reason and kept storable in the quarantine."""
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def local(day: int, hour: int) -> datetime:
 
 
 def replay_world() -> list[Ev]:
-    """CONTRACT §9's days: a count before the history, 06:00 receipts, 12:00 sales of min(demand, on-hand)
+    """docs/contract.md §9's days: a count before the history, 06:00 receipts, 12:00 sales of min(demand, on-hand)
     (unserved demand is lost), every 7th day a count at 22:00. SKU C runs out now and then."""
     rng = np.random.default_rng(11)
     out, on_hand = [], {}

@@ -47,21 +47,28 @@ def hook():
     h.close()
 
 
-async def test_the_event_loop_path_sends_what_apprise_sends(hook):
+# Extra headers (`+Name=value`, percent-encoded) and the explicit defaults are read by our own parser: the
+# bytes on the wire must still be Apprise's.
+@pytest.mark.parametrize("query", ["", "?+X-Token=a%20b&method=post&verify=yes"])
+async def test_the_event_loop_path_sends_what_apprise_sends(hook, query):
     title, body = "[critical] stockout_risk 门店-1 / SKU-9", "On hand 3, 2.1 days of cover\nack: http://x/ack"
+    url = hook.url + query
+    assert channels_json.request_for(url, title, body, idempotency_key="key-1", timeout_s=5) is not None
     result = await asyncio.to_thread(
-        _send_blocking, prepared_url(hook.url, idempotency_key="key-1", timeout_s=5), title, body)
+        _send_blocking, prepared_url(url, idempotency_key="key-1", timeout_s=5), title, body)
     assert result.ok
-    assert (await send(hook.url, title, body, idempotency_key="key-1", timeout_s=5)).ok
+    assert (await send(url, title, body, idempotency_key="key-1", timeout_s=5)).ok
     (apprise_body, apprise_headers), (ours_body, ours_headers) = hook.requests
     assert ours_body == apprise_body
-    for name in ("content-type", "user-agent", "idempotency-key"):
-        assert ours_headers[name] == apprise_headers[name]
+    for name in ("content-type", "user-agent", "idempotency-key", "x-token"):
+        assert ours_headers.get(name) == apprise_headers.get(name)
+    assert ("x-token" in ours_headers) == bool(query)
 
 
 @pytest.mark.parametrize("url", ["json://user:secret@127.0.0.1:9/hook", "json://127.0.0.1:9/hook?:title=subject",
                                  "json://127.0.0.1:9/hook?method=PUT", "mailto://u:p@example.com",
-                                 "json://127.0.0.1:9/hook?-token=abc"])
+                                 "json://127.0.0.1:9/hook?-token=abc", "json://127.0.0.1:9/hook?format=markdown",
+                                 "json://127.0.0.1:bad/hook", "json://:9/hook"])
 def test_anything_beyond_a_plain_json_post_is_left_to_apprise(url):
     assert channels_json.request_for(url, "t", "b", idempotency_key="k", timeout_s=5) is None
 

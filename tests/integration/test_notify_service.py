@@ -162,7 +162,7 @@ def service(settings_for, receivers, tmp_path_factory) -> Iterator[dict]:
     path = tmp_path_factory.mktemp("notify") / "notify.yaml"
     path.write_text(config_text(receivers))
     port = free_port()
-    settings = settings_for("notify", config_path=path, port=port, public_url=f"http://127.0.0.1:{port}")
+    settings = settings_for("notify", config_path=path, port=port)  # no public URL: messages link to the API
     fast = NotifySettings(tick_s=0.05, send_timeout_s=1.0, retry_base_s=0.3, escalation_every_s=0.5)
     app = create_app(settings, fast)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))

@@ -77,7 +77,8 @@ class PolicyWorld:
             "location": self.location, "quantity": qty, "time": at.isoformat()}, at)
 
     async def skeleton(self, days: int = 60, daily: float = 10) -> datetime:
-        """CONTRACT skeleton: count days·daily + 20, then `days` daily sales; returns the last sale time."""
+        """The docs/contract.md §3 skeleton: count days·daily + 20, then `days` daily sales; returns the last sale
+        time."""
         await self.skeleton_master()
         await self.count(daily * days + 20, T0)
         for d in range(days):

@@ -1,4 +1,4 @@
-"""Config loading: the CONTRACT §6 minimal file, defaults, inheritance inputs and path-precise errors."""
+"""Config loading: the docs/contract.md §6 minimal file, defaults, inheritance inputs and path-precise errors."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from services.notify.config import ConfigError
 from services.notify.config_load import default_config, load_config, parse_config
 from services.notify.domain import alert_labels, is_inhibited, route
+from services.notify.domain.routing import group_labels
 from tests.notify.conftest import alert_event, config_from
 
 CONTRACT_MINIMAL = """\
@@ -38,6 +39,11 @@ def test_contract_minimal_file_validates_as_written(tmp_path):
     match = route(alert_labels(alert_event()), config)[0]
     assert (match.receiver, match.group_wait, match.group_interval, match.repeat_interval) == (
         "ops-chat", timedelta(0), timedelta(minutes=5), timedelta(hours=4))
+    # no group_by in the file: each alert is its own group, so a second alert at the same store is not held back
+    # for group_interval behind the first one's message
+    other = route(alert_labels(alert_event(sku="SKU-OTHER")), config)[0]
+    assert match.group_by == other.group_by and group_labels(alert_labels(alert_event()), match.group_by) != \
+        group_labels(alert_labels(alert_event(sku="SKU-OTHER")), other.group_by)
 
 
 def test_missing_path_gives_builtin_default_that_routes_supplier_alerts_per_supplier():

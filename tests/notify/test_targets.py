@@ -44,7 +44,9 @@ def _holds(alert, now=DAY, open_alerts=(), silences=()):
 
 def test_plain_alert_is_delivered_to_its_route_with_its_group_key():
     [target] = targets(_alert("a1"), CONFIG, open_alerts=[], silences=[], now=DAY)
-    assert target.deliver and target.group_key == '0/ops/{location="store-12"}'
+    # no group_by configured: the alert is a group of its own, keyed by its identity labels
+    assert target.deliver and target.group_key == \
+        '0/ops/{location="store-12",po_id="",sku="SKU-1",supplier_id="",type="stockout_risk"}'
 
 
 def test_silence_holds_every_route_and_names_the_silence():

@@ -1,4 +1,4 @@
-"""Every action against every status: the legal ones move as CONTRACT §5 says, the rest raise."""
+"""Every action against every status: the legal ones move as docs/contract.md §5 says, the rest raise."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Whatever the inputs, a position is finite, safety stock and order quantities are never negative (CONTRACT §10)."""
+"""Whatever the inputs, a position is finite, and safety stock and order quantities are never negative
+(docs/contract.md §10)."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""Positions: CONTRACT §4 status rules, projected stockout, explanations, promotions."""
+"""Positions: docs/contract.md §4 status rules, projected stockout, explanations, promotions."""
 
 from datetime import date, timedelta
 

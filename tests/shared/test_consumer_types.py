@@ -20,7 +20,7 @@ from shared.events.topics import (
 )
 from shared.settings import SERVICES, load_settings
 
-# What each topic carries (CONTRACT §7 and §10: day markers on sales, stock, forecast demand and reorders).
+# What each topic carries (docs/contract.md §7 and §10: day markers on sales, stock, forecast demand and reorders).
 TOPIC_TYPES = {
     INGEST_RAW: {"replenish.ingest.raw"},  # ingest's decoder wraps every raw message in this type
     SALES: {"replenish.ingest.sale", "replenish.ingest.return", DAY_CLOSED},

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .calendar import holiday_ids, weekdays
-from .demand import classify, classify_matrix
+from .demand import classify, classify_matrix, impute_censored
 from .models import MODELS
 from .portfolio import ENSEMBLE, Design, backtest, combine, predict, select
 from .prophet_pass import prophet_refine
@@ -34,6 +34,7 @@ def forecast_batch(batch: list[SeriesHistory], horizon: int = 90, quantiles=DEFA
     if unknown:
         raise ValueError(f"unknown models: {unknown}")
     qs = quantile_levels(quantiles)
+    batch = [with_censored_estimated(s) for s in batch]
     out: list[SeriesForecast | None] = [None] * len(batch)
     groups: dict[tuple[int, int], list[int]] = {}
     for i, series in enumerate(batch):
@@ -48,6 +49,13 @@ def forecast_batch(batch: list[SeriesHistory], horizon: int = 90, quantiles=DEFA
         for i, fc in zip(rows, run.forecasts(use_prophet, prophet_budget), strict=True):
             out[i] = fc
     return out  # type: ignore[return-value]
+
+
+def with_censored_estimated(series: SeriesHistory) -> SeriesHistory:
+    """The series with the demand of its censored days that sold something estimated (demand.impute_censored)."""
+    if series.floor is None:
+        return series
+    return replace(series, demand=impute_censored(series.demand, series.floor), floor=None)
 
 
 def backtest_plan(series: SeriesHistory) -> tuple[int, int] | None:

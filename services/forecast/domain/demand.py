@@ -19,6 +19,53 @@ def censor_stockouts(demand: np.ndarray, in_stock: np.ndarray) -> np.ndarray:
     return out
 
 
+IMPUTE_MIN_SEEN = 28  # uncensored days needed before a censored day's demand is estimated from them
+IMPUTE_WINDOW = 364  # the recent uncensored days that stand for the demand distribution
+
+
+def impute_censored(demand: np.ndarray, floor: np.ndarray | None) -> np.ndarray:
+    """Estimate the demand of censored days that still sold something: E[D | D ≥ sales] from the series' own
+    uncensored days (the last IMPUTE_WINDOW of them).
+
+    `demand` has censored days as NaN; `floor` holds what those days sold (NaN elsewhere). A day that sold s before
+    it ran out asked for at least s. Skipping it instead (NaN) teaches the models the demand of the days that did
+    NOT run out, which are the smaller ones: a spike that emptied the shelf vanishes from the history, and
+    intermittent, lumpy demand is forecast far too low (measured: −45 % on lumpy synthetic series). A censored
+    day that sold nothing stays NaN: it says only D ≥ 0, and the models' own level is the right estimate then.
+    A floor above all but a few uncensored days gets the floor plus the mean excess of the largest days seen (a
+    tail that decays like an exponential's); with fewer than IMPUTE_MIN_SEEN uncensored days the floor itself is
+    used (a lower bound beats no information)."""
+    y = np.asarray(demand, dtype=float).copy()
+    if floor is None:
+        return y
+    f = np.asarray(floor, dtype=float)[: len(y)]
+    todo = np.flatnonzero(np.isnan(y[: len(f)]) & np.isfinite(f) & (f > 0))
+    if not todo.size:
+        return y
+    seen = np.sort(y[~np.isnan(y)][-IMPUTE_WINDOW:])
+    if seen.size < IMPUTE_MIN_SEEN:
+        y[todo] = f[todo]
+        return y
+    tail = np.concatenate([np.cumsum(seen[::-1])[::-1], [0.0]])  # tail[i] = Σ seen[i:]
+    at = np.searchsorted(seen, f[todo], side="left")  # first uncensored day ≥ the floor
+    count = seen.size - at
+    y[todo] = np.where(count >= TAIL_MIN, tail[at] / np.maximum(count, 1), f[todo] + _mean_excess(seen))
+    return y
+
+
+TAIL_MIN = 3  # uncensored days at or above a floor needed to average them
+TOP_SHARE = 0.2  # the largest positive days whose excess over their smallest stands for the tail
+
+
+def _mean_excess(seen: np.ndarray) -> float:
+    """Mean excess of the largest positive days over the smallest of them (0 with too few)."""
+    pos = seen[seen > 0]
+    if pos.size < 5:
+        return 0.0
+    top = pos[pos >= np.quantile(pos, 1.0 - TOP_SHARE)]
+    return float(np.mean(top - top.min()))
+
+
 def classify_matrix(y: np.ndarray) -> np.ndarray:
     """Demand class per row of a (series, days) matrix; NaN days are ignored.
 

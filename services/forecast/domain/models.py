@@ -12,9 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .recursions import croston, ses, tsb_state
+
 SES_ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.35, 0.6])
 INTERMITTENT_ALPHA = 0.1
-BURN_IN = 14
 AGGREGATIONS = 7
 MA_WINDOW = 28
 WEEKDAY_WEEKS = 4
@@ -37,25 +38,6 @@ def weekday_profile(y: np.ndarray, wd: np.ndarray, window: int = 364, shrink: fl
         raw = np.where(level > 0, mean_d / np.where(level > 0, level, 1.0), 1.0)
         prof[:, d] = (cnt * raw + shrink) / (cnt + shrink)
     return prof / prof.mean(axis=1, keepdims=True)
-
-
-def ses(x: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """NaN-skipping simple exponential smoothing for each alpha: (final levels, one-step SSE), (A, n)."""
-    n_alpha, (n, t_len) = len(alphas), x.shape
-    a = alphas[:, None]
-    level = np.full((n_alpha, n), np.nan)
-    sse = np.zeros((n_alpha, n))
-    seen = np.zeros(n)
-    for t in range(t_len):
-        y = x[:, t]
-        obs = ~np.isnan(y)
-        err = y - level
-        scored = obs & (seen >= BURN_IN)
-        sse += np.where(scored, err * err, 0.0)
-        updated = np.where(np.isnan(level), y, level + a * err)
-        level = np.where(obs, updated, level)
-        seen += obs
-    return level, sse
 
 
 def _horizon_profile(prof: np.ndarray, wd_h: np.ndarray) -> np.ndarray:
@@ -108,18 +90,7 @@ def croston_sba(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, cache: dict | N
 ) -> np.ndarray:
     """Croston with the Syntetos-Boylan bias correction (1 − α/2), sizes and intervals smoothed."""
     a = INTERMITTENT_ALPHA
-    n = y.shape[0]
-    size = np.full(n, np.nan)
-    interval = np.full(n, np.nan)
-    since = np.ones(n)
-    for t in range(y.shape[1]):
-        v = y[:, t]
-        obs = ~np.isnan(v)
-        hit = obs & (np.where(obs, v, 0.0) > 0)
-        size = np.where(hit, np.where(np.isnan(size), v, size + a * (v - size)), size)
-        interval = np.where(hit, np.where(np.isnan(interval), since, interval + a * (since - interval)),
-                            interval)
-        since = np.where(hit, 1.0, np.where(obs, since + 1.0, since))
+    size, interval = croston(y, a)
     rate = (1 - a / 2) * size / interval
     return _fill(np.repeat(rate[:, None], wd_h.shape[1], axis=1))
 
@@ -127,16 +98,7 @@ def croston_sba(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, cache: dict | N
 def tsb(y: np.ndarray, wd: np.ndarray, wd_h: np.ndarray, cache: dict | None = None
 ) -> np.ndarray:
     """Teunter-Syntetos-Babai: smoothed demand probability times smoothed non-zero size."""
-    a = b = INTERMITTENT_ALPHA
-    n = y.shape[0]
-    prob = np.full(n, np.nan)
-    size = np.full(n, np.nan)
-    for t in range(y.shape[1]):
-        v = y[:, t]
-        obs = ~np.isnan(v)
-        hit = (np.where(obs, v, 0.0) > 0).astype(float)
-        prob = np.where(obs, np.where(np.isnan(prob), hit, prob + a * (hit - prob)), prob)
-        size = np.where(hit > 0, np.where(np.isnan(size), v, size + b * (v - size)), size)
+    prob, size = tsb_state(y, INTERMITTENT_ALPHA)
     rate = prob * np.where(np.isnan(size), 0.0, size)
     return _fill(np.repeat(rate[:, None], wd_h.shape[1], axis=1))
 
@@ -150,7 +112,7 @@ def _aggregate_level(y: np.ndarray, k: int) -> np.ndarray:
     seen = (~np.isnan(block)).sum(axis=2)
     # daily rate of each bucket, pro-rated over its known days; an all-unknown bucket stays NaN
     buckets = np.where(seen > 0, np.nansum(block, axis=2) / np.maximum(seen, 1), np.nan)
-    level, _ = ses(buckets, np.array([INTERMITTENT_ALPHA]))
+    level, _ = ses(buckets, np.array([INTERMITTENT_ALPHA]), with_sse=False)
     return level[0]
 
 

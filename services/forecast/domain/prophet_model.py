@@ -62,6 +62,6 @@ def prophet_forecast(demand: np.ndarray, start: datetime.date, horizon: int,
         frame["promo"] = np.asarray(promo[: len(y)], dtype=float)
         future["promo"] = np.asarray(promo[len(y):n_all], dtype=float)
     # MAP by L-BFGS from Prophet's own initial values is deterministic; the seed pins the rest (same events,
-    # same forecast: CONTRACT §10)
+    # same forecast: docs/contract.md §10)
     model.fit(frame.dropna(subset=["y"]), seed=0)
     return np.maximum(model.predict(future)["yhat"].to_numpy(), 0.0)

@@ -19,6 +19,7 @@ class SeriesHistory:
     country: str | None = None
     subdivision: str | None = None
     like_profile: np.ndarray | None = None
+    floor: np.ndarray | None = None  # sales of each censored day (NaN elsewhere): a lower bound of its demand
 
     @property
     def end(self) -> datetime.date:

@@ -25,7 +25,7 @@ class BatchResult:
     ids: list[str | None] = field(default_factory=list)  # the id as sent, for the response
 
     def response(self) -> dict[str, Any]:
-        """The CONTRACT §3 response body; pending events count as accepted too."""
+        """The docs/contract.md §3 response body; pending events count as accepted too."""
         body: dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": [], "pending": []}
         for index, outcome in enumerate(self.outcomes):
             if isinstance(outcome, Duplicate):

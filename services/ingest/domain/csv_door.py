@@ -25,7 +25,7 @@ _INTEGER = re.compile(r"[+-]?\d{1,30}")
 
 @functools.cache
 def number_columns(kind: str) -> frozenset[str]:
-    """The data fields of `kind` that CONTRACT §3 types as numbers (read from the model's JSON schema)."""
+    """The data fields of `kind` that docs/contract.md §3 types as numbers (read from the model's JSON schema)."""
     properties = DATA_MODELS[kind].model_json_schema().get("properties", {})
     return frozenset(name for name, prop in properties.items()
                      if prop.get("type") == "number" or any(p.get("type") == "number" for p in prop.get("anyOf", ())))

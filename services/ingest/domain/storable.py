@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 ESCAPED_NOTE = "stored with escapes: NUL, unpaired surrogates or non-finite numbers were written as text"
-MAX_DEPTH = 64  # deeper structures are cut: no event of CONTRACT §3 nests more than a few levels
+MAX_DEPTH = 64  # deeper structures are cut: no event of docs/contract.md §3 nests more than a few levels
 MAX_INT_BITS = 13_000  # ~3,900 digits: Python writes no longer integer as text (sys.get_int_max_str_digits)
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 

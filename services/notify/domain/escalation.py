@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from services.notify.domain.lifecycle import AlertState, HistoryEntry
 
 if TYPE_CHECKING:
-    from services.notify.config import EscalationPolicy
+    from services.notify.domain.config_view import EscalationPolicyView
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,11 @@ class EscalationDue:
         return f"escalation:{self.cycle}:{self.step}"
 
 
-def _cycle_length(policy: EscalationPolicy) -> timedelta:
+def _cycle_length(policy: EscalationPolicyView) -> timedelta:
     return max(step.after for step in policy.steps) + policy.repeat_after
 
 
-def _current_cycle(state: AlertState, policy: EscalationPolicy, now: datetime) -> tuple[int, datetime] | None:
+def _current_cycle(state: AlertState, policy: EscalationPolicyView, now: datetime) -> tuple[int, datetime] | None:
     start = state.escalation_started_at
     if state.status != "firing" or start is None or now < start:
         return None
@@ -38,7 +38,7 @@ def _current_cycle(state: AlertState, policy: EscalationPolicy, now: datetime) -
     return cycle, start + cycle * period
 
 
-def escalation_due(state: AlertState, policy: EscalationPolicy, now: datetime) -> list[EscalationDue]:
+def escalation_due(state: AlertState, policy: EscalationPolicyView, now: datetime) -> list[EscalationDue]:
     """Steps of the current cycle that are due and not yet sent; none once acknowledged or resolved.
 
     Steps of an earlier cycle that were missed (e.g. the service was down) are skipped, not sent late.
@@ -54,7 +54,7 @@ def escalation_due(state: AlertState, policy: EscalationPolicy, now: datetime) -
     ]
 
 
-def next_escalation_at(state: AlertState, policy: EscalationPolicy, now: datetime) -> datetime | None:
+def next_escalation_at(state: AlertState, policy: EscalationPolicyView, now: datetime) -> datetime | None:
     """When the next step becomes due (for a timer); None when the policy is exhausted or not running."""
     current = _current_cycle(state, policy, now)
     if current is None:

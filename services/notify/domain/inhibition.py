@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 from services.notify.domain.matchers import matches_all
 
 if TYPE_CHECKING:
-    from services.notify.config import InhibitRule
+    from services.notify.domain.config_view import InhibitionRule
 
 
 def inhibited_by(
     alert_labels: Mapping[str, str],
     firing_alerts: Iterable[Mapping[str, str]],
-    rules: Sequence[InhibitRule],
+    rules: Sequence[InhibitionRule],
 ) -> Mapping[str, str] | None:
     """The label set of the first firing alert that inhibits this one, or None.
 
@@ -36,7 +36,7 @@ def inhibited_by(
 def is_inhibited(
     alert_labels: Mapping[str, str],
     firing_alerts: Iterable[Mapping[str, str]],
-    rules: Sequence[InhibitRule],
+    rules: Sequence[InhibitionRule],
 ) -> bool:
     """True when some firing alert matching a rule's source matchers shares the rule's `equal` labels."""
     return inhibited_by(alert_labels, firing_alerts, rules) is not None

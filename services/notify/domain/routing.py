@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING
 from services.notify.domain.matchers import matches_all
 
 if TYPE_CHECKING:
-    from services.notify.config import NotifyConfig, Route
+    from services.notify.domain.config_view import ConfigView, RouteNode
 
-# Defaults of the root route, as in Alertmanager, except group_by: one digest per store by default.
+# Defaults of the root route, as in Alertmanager, except group_by: a route that names no grouping notifies each
+# alert on its own (its identity labels), so the contract's smallest file pages every alert after group_wait; a
+# digest per store or supplier is opted into with group_by, as the built-in default config does.
+ALERT_IDENTITY = ("type", "location", "sku", "supplier_id", "po_id")
 ROOT_DEFAULTS = {
-    "group_by": ("location",),
+    "group_by": ALERT_IDENTITY,
     "group_wait": timedelta(seconds=30),
     "group_interval": timedelta(minutes=5),
     "repeat_interval": timedelta(hours=4),
@@ -38,13 +41,13 @@ class RouteMatch:
     active_time_intervals: tuple[str, ...] = ()
 
 
-def route(alert_labels: Mapping[str, str], config: NotifyConfig) -> list[RouteMatch]:
+def route(alert_labels: Mapping[str, str], config: ConfigView) -> list[RouteMatch]:
     """Every route node that takes this alert; the root takes it when no child does."""
     settings = {**ROOT_DEFAULTS, "escalation": None}
     return _walk(config.route, "0", alert_labels, _inherit(settings, config.route))
 
 
-def _inherit(parent: dict, node: Route) -> dict:
+def _inherit(parent: dict, node: RouteNode) -> dict:
     # Settings not given on a node come from its parent; time intervals are per node, as in Alertmanager.
     merged = dict(parent)
     for name in _INHERITED:
@@ -54,7 +57,7 @@ def _inherit(parent: dict, node: Route) -> dict:
     return merged
 
 
-def _walk(node: Route, route_id: str, labels: Mapping[str, str], settings: dict) -> list[RouteMatch]:
+def _walk(node: RouteNode, route_id: str, labels: Mapping[str, str], settings: dict) -> list[RouteMatch]:
     found: list[RouteMatch] = []
     for index, child in enumerate(node.routes):
         if not matches_all(labels, child.matchers):

@@ -15,7 +15,7 @@ from services.notify.domain.silences import Silence, silenced_by
 from services.notify.domain.timeintervals import in_quiet_hours, is_muted
 
 if TYPE_CHECKING:
-    from services.notify.config import NotifyConfig
+    from services.notify.domain.config_view import ConfigView
 
 # silenced / inhibited / muted: dropped, logged as "suppressed". quiet_hours: held and sent when quiet ends.
 Hold = Literal["silenced", "inhibited", "muted", "quiet_hours"]
@@ -34,7 +34,7 @@ class Target:
 
 
 def targets(
-    alert: AlertState, config: NotifyConfig, *, open_alerts: Iterable[AlertState],
+    alert: AlertState, config: ConfigView, *, open_alerts: Iterable[AlertState],
     silences: Iterable[Silence], now: datetime,
 ) -> list[Target]:
     """One target per matching route; `open_alerts` (not resolved) are the candidate inhibition sources."""
@@ -51,7 +51,7 @@ def targets(
 
 
 def _alert_hold(
-    alert: AlertState, labels: dict[str, str], config: NotifyConfig, open_alerts: list[AlertState],
+    alert: AlertState, labels: dict[str, str], config: ConfigView, open_alerts: list[AlertState],
     silences: list[Silence], now: datetime,
 ) -> tuple[Hold | None, str | None]:
     silencing = silenced_by(labels, silences, now)

@@ -158,7 +158,7 @@ DELIVERED, RETRY, STOP = "delivered", "retry", "stop"
 
 
 def is_success(status_code: int | None) -> bool:
-    """2xx only: CONTRACT §5 retries every other answer, and a timeout (None) too."""
+    """2xx only: docs/contract.md §5 retries every other answer, and a timeout (None) too."""
     return status_code is not None and 200 <= status_code < 300
 
 

@@ -1,4 +1,4 @@
-"""The PO state machine (CONTRACT §5): which action is legal from which status, and the audit it leaves."""
+"""The PO state machine (docs/contract.md §5): which action is legal from which status, and the audit it leaves."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def ship(po: PurchaseOrder, eta: Any, lines: Sequence[Mapping[str, Any]], actor:
     earlier = replace(po, shipments=kept)
     for (sku, loc), q in qty.items():
         line = po.line(sku, loc)
-        limit = line.target_quantity - shipped_quantity(earlier, line)  # type: ignore[arg-type]
+        limit = line.target_quantity - shipped_quantity(earlier, line)  # type: ignore[union-attr,operator,arg-type]
         if q > limit + EPS:
             errors.append(f"lines: {sku} at {loc} ships {number(q)}, only {number(max(limit, 0))} open")
     if errors:

@@ -19,7 +19,7 @@ Z_P10_P90 = 2.563           # width of the p10–p90 band of a standard normal
 
 
 def local_day_in(timezone: str | None, at: datetime) -> date:
-    """Days are the location's local calendar days (CONTRACT §8); UTC when the zone is unknown."""
+    """Days are the location's local calendar days (docs/contract.md §8); UTC when the zone is unknown."""
     try:
         return at.astimezone(ZoneInfo(timezone or "UTC")).date()
     except (KeyError, ValueError):

@@ -69,7 +69,7 @@ class Stock:
 
 @dataclass(frozen=True)
 class Position:
-    """Read model of CONTRACT §4 for one SKU-location."""
+    """Read model of docs/contract.md §4 for one SKU-location."""
 
     sku: str
     location: str

@@ -82,7 +82,7 @@ def projected_stockout(stock: Stock, demand: DemandView, as_of: date) -> date | 
 
 def classify(stock: Stock, stockout_on: date | None, as_of: date, rop: float, up_to: float,
              demand: DemandView, params: PolicyParams) -> Status:
-    """CONTRACT §4 status, first match wins."""
+    """docs/contract.md §4 status, first match wins."""
     if stock.on_hand <= 0:
         return "stockout"
     if stockout_on is not None and stockout_on < as_of + timedelta(days=params.lead_time_days):
@@ -96,7 +96,7 @@ def classify(stock: Stock, stockout_on: date | None, as_of: date, rop: float, up
 
 def compute_position(sku: str, location: str, stock: Stock, demand: DemandView, params: PolicyParams,
                      as_of: datetime) -> Position:
-    """Position of CONTRACT §4 with an explanation of every number."""
+    """Position of docs/contract.md §4 with an explanation of every number."""
     targets = params_targets(demand, params)
     ss, rop, up_to = levels(targets, params)
     day = as_of.date()

@@ -124,7 +124,7 @@ _POLICY_EVENT_ACTIONS = {"fill_rate": "set_fill_rate", "service_level": "set_ser
 
 
 def policy_event_rule(data: dict[str, Any], version: int = 1, priority: int = 100) -> dict[str, Any] | None:
-    """The rule dict for a CONTRACT §3 `policy` event (a planner's override)."""
+    """The rule dict for a docs/contract.md §3 `policy` event (a planner's override)."""
     keys = ("sku", "category", "location")
     scope = [{"field": f, "op": "eq", "value": data[f]} for f in keys if data.get(f)]
     then = [{"action": a, "value": data[k]}

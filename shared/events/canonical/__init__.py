@@ -1,4 +1,4 @@
-"""Input events of CONTRACT §3 as pydantic models, and `validate_event`, the never-raising gate of ingest."""
+"""Input events of docs/contract.md §3 as pydantic models, and `validate_event`, the never-raising gate of ingest."""
 from shared.events.canonical.fields import (
                                             ADJUSTMENT_REASONS,
                                             MAX_CODE_LENGTH,

@@ -29,7 +29,7 @@ def _fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("replenish", message)
 
 
-# CONTRACT §3 types are strict: a code is a JSON string, a quantity a JSON number. Events stored before the
+# docs/contract.md §3 types are strict: a code is a JSON string, a quantity a JSON number. Events stored before the
 # rule (master data, pending events) were accepted with integer codes and numeric strings; they are re-read
 # under `lenient_types()` so that tightening the door never loses what is already inside.
 _LENIENT: ContextVar[bool] = ContextVar("replenish_lenient_types", default=False)

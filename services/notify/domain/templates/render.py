@@ -12,6 +12,8 @@ from urllib.parse import quote
 from services.notify.domain.lifecycle import SEVERITY_RANK, AlertState
 from services.notify.domain.templates.texts import FIGURES, text
 
+# Acknowledge tokens by alert id when the platform has a public (console) address, else None (§11).
+Tokens = Mapping[str, str] | None
 SMS_LIMIT = 140
 MAX_FIGURES = 6
 MAX_DIGEST_LINES = 30
@@ -23,9 +25,15 @@ class Rendered:
     body: str
 
 
-def alert_link(base_url: str, alert_id: str) -> str:
-    """The alert's page in the notify API (GET): what a person follows from a message."""
-    return f"{base_url.rstrip('/')}/v1/alerts/{quote(alert_id, safe='')}"
+def alert_link(base_url: str, alert_id: str, tokens: Tokens = None) -> str:
+    """The alert's page: in the console (§11) when messages carry acknowledge links, else in the notify API."""
+    path = "/alerts/" if tokens is not None else "/v1/alerts/"
+    return f"{base_url.rstrip('/')}{path}{quote(alert_id, safe='')}"
+
+
+def confirm_link(base_url: str, token: str) -> str:
+    """The single-use acknowledge link: its GET only shows a confirm form, so link previews change nothing."""
+    return f"{base_url.rstrip('/')}/a/{token}"
 
 
 def ack_link(base_url: str, alert_id: str) -> str:
@@ -35,19 +43,20 @@ def ack_link(base_url: str, alert_id: str) -> str:
 
 
 def render(alerts: AlertState | Sequence[AlertState], channel_kind: str, locale: str, *,
-           base_url: str) -> Rendered:
-    """Title and body of one message: a single alert, or a digest when given several."""
+           base_url: str, tokens: Tokens = None) -> Rendered:
+    """Title and body of one message: a single alert, or a digest when given several. With `tokens` the links
+    go to the console at `base_url` and each firing alert carries its acknowledge link."""
     items = [alerts] if isinstance(alerts, AlertState) else _ordered(alerts)
     if not items:
         raise ValueError("nothing to render")
     if channel_kind == "webhook":
-        return Rendered(_title(items, locale), _webhook_body(items, locale, base_url))
+        return Rendered(_title(items, locale), _webhook_body(items, locale, base_url, tokens))
     if channel_kind == "sms":
-        return Rendered("", _sms(items, locale, base_url))
+        return Rendered("", _sms(items, locale, base_url, tokens))
     markdown = channel_kind == "chat"
     if len(items) == 1:
-        return Rendered(_title(items, locale), _detail(items[0], locale, base_url, markdown=markdown))
-    return Rendered(_title(items, locale), _digest(items, locale, base_url, markdown=markdown))
+        return Rendered(_title(items, locale), _detail(items[0], locale, base_url, tokens, markdown=markdown))
+    return Rendered(_title(items, locale), _digest(items, locale, base_url, tokens, markdown=markdown))
 
 
 def _ordered(alerts: Sequence[AlertState]) -> list[AlertState]:
@@ -125,7 +134,7 @@ def _facts(alert: AlertState, locale: str) -> list[tuple[str, str]]:
     return facts
 
 
-def _detail(alert: AlertState, locale: str, base_url: str, *, markdown: bool) -> str:
+def _detail(alert: AlertState, locale: str, base_url: str, tokens: Tokens, *, markdown: bool) -> str:
     sep = "：" if locale == "zh" else ": "
     lines = [f"**{alert.summary}**" if markdown else alert.summary, ""]
     lines += [f"- {k}{sep}{v}" if markdown else f"{k}{sep}{v}" for k, v in _facts(alert, locale)]
@@ -133,25 +142,31 @@ def _detail(alert: AlertState, locale: str, base_url: str, *, markdown: bool) ->
     if figures:
         lines += ["", f"**{text(locale, 'figures')}**" if markdown else text(locale, "figures")]
         lines += [f"- {k}{sep}{v}" for k, v in figures]
-    link = alert_link(base_url, alert.id)
+    link = alert_link(base_url, alert.id, tokens)
     lines += ["", f"[{text(locale, 'view')}]({link})" if markdown else f"{text(locale, 'view')}{sep}{link}"]
-    if alert.status == "firing":
+    if tokens is not None and alert.id in tokens:
+        ack = confirm_link(base_url, tokens[alert.id])
+        lines.append(f"[{text(locale, 'ack')}]({ack})" if markdown else f"{text(locale, 'ack')}{sep}{ack}")
+    elif alert.status == "firing":
         lines.append(text(locale, "ack_how", url=ack_link(base_url, alert.id)))
     return "\n".join(lines)
 
 
-def _digest(items: list[AlertState], locale: str, base_url: str, *, markdown: bool) -> str:
+def _digest(items: list[AlertState], locale: str, base_url: str, tokens: Tokens, *, markdown: bool) -> str:
     lines, shared = [], _shared_location(items)
     sep = "：" if locale == "zh" else ": "
     for alert in items[:MAX_DIGEST_LINES]:
         subject = _subject(alert, shared_location=shared)
         line = f"- {_tag(alert, locale)}{text(locale, alert.type)} · {subject}{sep}{alert.summary}"
-        link = alert_link(base_url, alert.id)
+        link = alert_link(base_url, alert.id, tokens)
         line += f" [{text(locale, 'view_short')}]({link})" if markdown else f" ({link})"
+        if tokens is not None and alert.id in tokens:
+            ack = confirm_link(base_url, tokens[alert.id])
+            line += f" [{text(locale, 'ack_short')}]({ack})" if markdown else f" ({text(locale, 'ack_short')}: {ack})"
         lines.append(line)
     if len(items) > MAX_DIGEST_LINES:
         lines.append(text(locale, "more", n=len(items) - MAX_DIGEST_LINES))
-    if any(a.status == "firing" for a in items):
+    if tokens is None and any(a.status == "firing" for a in items):
         lines += ["", text(locale, "ack_how", url=f"{base_url.rstrip('/')}/v1/alerts/<id>/ack")]
     return "\n".join(lines)
 
@@ -169,20 +184,25 @@ def _fit(head: str, middle: str, tail: str, limit: int = SMS_LIMIT) -> str:
     return whole if len(whole) <= limit else whole[: limit - 1] + "…"
 
 
-def _sms(items: list[AlertState], locale: str, base_url: str) -> str:
+def _sms(items: list[AlertState], locale: str, base_url: str, tokens: Tokens) -> str:
     sep = "：" if locale == "zh" else ": "
     if len(items) == 1:
         alert = items[0]
         head = f"{_tag(alert, locale)}{text(locale, alert.type)} {_subject(alert)}{sep}"
-        link = alert_link(base_url, alert.id)
+        link = alert_link(base_url, alert.id, tokens)
         tail = "" if alert.status == "resolved" else f" {link}"
+        if tokens is not None and alert.id in tokens:
+            # Both links when they fit beside a readable summary; else the one that acts, which shows the alert.
+            ack = confirm_link(base_url, tokens[alert.id])
+            both = f" {link} {ack}"
+            tail = both if len(head) + len(both) + 12 <= SMS_LIMIT else f" {ack}"
         return _fit(head, alert.summary, tail)
     shared = _shared_location(items)
     names = "; ".join(f"{_subject(a, shared_location=shared)} {text(locale, a.type)}" for a in items)
     return _fit(_title(items, locale) + sep, names, "")
 
 
-def _webhook_body(items: list[AlertState], locale: str, base_url: str) -> str:
+def _webhook_body(items: list[AlertState], locale: str, base_url: str, tokens: Tokens) -> str:
     """Machine-readable body for generic JSON/form/XML webhooks (the title stays human-readable)."""
     payload = [
         {
@@ -191,7 +211,9 @@ def _webhook_body(items: list[AlertState], locale: str, base_url: str) -> str:
             "summary": a.summary, "value_at_risk": a.value_at_risk, "revision": a.revision,
             "first_fired_at": a.first_fired_at.isoformat(), "last_fired_at": a.last_fired_at.isoformat(),
             "figures": dict(key_figures(a.explanation, locale)), "explanation": dict(a.explanation),
-            "url": alert_link(base_url, a.id), "ack_url": ack_link(base_url, a.id),
+            "url": alert_link(base_url, a.id, tokens),
+            "ack_url": ack_link(base_url, a.id) if tokens is None else (
+                confirm_link(base_url, tokens[a.id]) if a.id in tokens else None),
         }
         for a in items
     ]

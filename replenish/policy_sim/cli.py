@@ -1,4 +1,4 @@
-"""`replenish simulate`: run the policy and the min/max baseline over a daily demand CSV."""
+"""The superseded simulator's command (no longer registered; it reproduces docs/bench-policy.md's old figures)."""
 
 from __future__ import annotations
 

@@ -3,10 +3,10 @@ from datetime import date
 
 import numpy as np
 
-from services.policy.simulator.data import DemandTable
-from services.policy.simulator.engine import SimConfig
-from services.policy.simulator.policies import PolicySetup
-from services.policy.simulator.run import calibrate_k_offset
+from replenish.policy_sim.data import DemandTable
+from replenish.policy_sim.engine import SimConfig
+from replenish.policy_sim.policies import PolicySetup
+from replenish.policy_sim.run import calibrate_k_offset
 
 
 def _table(days: int = 3 * 365, skus: int = 6, seed: int = 7) -> DemandTable:

@@ -1,5 +1,5 @@
 """Speed benchmarks of the policy: bulk recompute, per-decision latency, a 1,000-SKU two-year simulation.
-Run: python -m services.policy.simulator.bench"""
+Run: python -m replenish.policy_sim.bench"""
 
 from __future__ import annotations
 
@@ -66,10 +66,16 @@ def simulation(skus: int = 1_000, years: int = 2) -> float:
     return time.perf_counter() - start
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """`replenish bench policy` (docs/bench-policy.md); no arguments."""
     print(f"bulk recompute 100,000 SKU-locations: {bulk_recompute():.2f} s")
     p50, p99 = decision_latency()
     print(f"per decision (position + reorder + alerts): p50 {1000 * p50:.2f} ms, p99 {1000 * p99:.2f} ms")
     c50, c99 = decision_latency(clock=time.thread_time)
     print(f"per decision, CPU time only: p50 {1000 * c50:.2f} ms, p99 {1000 * c99:.2f} ms")
     print(f"simulate 1,000 SKUs × 2 years (policy + baseline bisection): {simulation():.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

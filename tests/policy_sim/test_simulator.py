@@ -1,17 +1,15 @@
-"""Simulator: lost sales accounting, no look-ahead, baseline bisection, CSV parsing, bulk = scalar."""
+"""The superseded policy simulator (a benchmark): lost sales accounting, no look-ahead, baseline bisection,
+CSV parsing."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import numpy as np
 import pytest
 
-from services.policy.domain.bulk import STATUS_NAMES, bulk_positions
-from services.policy.domain.model import DemandView, PolicyParams, Stock
-from services.policy.domain.position import compute_position
-from services.policy.simulator.data import DemandTable, parse_wide_rows
-from services.policy.simulator.engine import SimConfig, simulate_levels
-from services.policy.simulator.forecaster import fit_forecasts
-from services.policy.simulator.policies import tune_minmax
+from replenish.policy_sim.data import DemandTable, parse_wide_rows
+from replenish.policy_sim.engine import SimConfig, simulate_levels
+from replenish.policy_sim.forecaster import fit_forecasts
+from replenish.policy_sim.policies import tune_minmax
 
 
 def test_lost_sales_and_fill_rate_with_too_little_stock():
@@ -59,19 +57,6 @@ def test_wide_rows_fill_closed_days_with_zero_and_read_promotions():
     assert table.demand[:, 0].tolist() == [3.0, 0.0, 5.0]
     assert table.promo[:, 0].tolist() == [True, False, False]
     assert table.start == date(2024, 1, 1) and table.weekdays()[0] == 0
-
-
-def test_bulk_positions_agree_with_compute_position():
-    as_of = datetime(2026, 1, 5, tzinfo=UTC)
-    cases = [(0.0, 0.0, 10.0), (30.0, 0.0, 10.0), (60.0, 0.0, 10.0), (90.0, 50.0, 10.0), (900.0, 0.0, 10.0)]
-    arr = np.array(cases)
-    bulk = bulk_positions(arr[:, 0], arr[:, 1], 0.0, arr[:, 2], 3.0, 5.0, lead_time_std_days=1.0)
-    for i, (on_hand, on_order, d) in enumerate(cases):
-        params = PolicyParams(lead_time_days=5, lead_time_std_days=1.0)
-        p = compute_position("s", "l", Stock(on_hand, on_order), DemandView(d, 3.0), params, as_of)
-        assert bulk["reorder_point"][i] == pytest.approx(p.reorder_point)
-        assert bulk["order_up_to"][i] == pytest.approx(p.order_up_to)
-        assert STATUS_NAMES[bulk["status"][i]] == p.status
 
 
 def test_demand_table_select_keeps_first_skus():
