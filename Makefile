@@ -49,7 +49,7 @@ chaos: install-dev
 
 # The 10-minute soak at 2,000 events/s, RSS and lag sampled (docs/reliability.md); never in `make test`.
 soak: install
-	nice -n 10 $(BIN)/python -m replenish.soak --rate 2000 --minutes 10 --out soak.json
+	nice -n 10 $(BIN)/python -m replenish.soak --rate 2000 --minutes 10 --out .replenish/soak.json
 
 lint: install-dev
 	$(BIN)/ruff check .

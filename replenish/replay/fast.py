@@ -30,30 +30,25 @@ shortest lead time drawn), which is what lets two fits overlap.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import yaml
 
 from replenish.replay.bias import period_sums
 from replenish.replay.dataset import Key, Selection, load, select
-from replenish.replay.drive import COUNT_EVERY, Played
-from replenish.replay.fast_forecast import FitJob, Forecast, History, Plan, PromoRow, SeriesRow, run_fit
+from replenish.replay.drive import Played
+from replenish.replay.fast_forecast import FitJob, Forecast, History, Plan, PromoRow, SeriesRow
 from replenish.replay.fast_forecast import Settings as FitSettings
 from replenish.replay.fast_policy import (
     Book,
     ForecastMatrix,
     KeyState,
-    Line,
     ParamArrays,
     decide,
     demand_arrays,
@@ -63,27 +58,17 @@ from replenish.replay.fast_policy import (
     screen_knows_params,
     static_rules,
 )
+from replenish.replay.fast_setup import Fitter, Master, Seconds, rules_for
+from replenish.replay.fast_world import WorldSide
 from replenish.replay.feed import Supply, announced_on, promotion_runs
 from replenish.replay.run import Options, supplies, write_outputs
 from replenish.replay.world import Shelf, lead_draw
-from services.forecast.history import Movement, SeriesState
-from services.forecast.ledger import fold_moves
 from services.forecast.settings import ForecastSettings
-from services.orders.domain import (
-    PurchaseOrder,
-    Reorder,
-    SupplierItem,
-    add_reorder,
-    known_timezone,
-    po_id_for,
-    window_key,
-)
 from services.orders.settings import OrdersSettings
 from services.policy.decide import resolve_params
 from services.policy.domain.assemble import blend_lead_time
 from services.policy.domain.model import DemandView, PolicyParams, ReorderDecision, Stock
 from services.policy.domain.promotions import DEFAULT_UPLIFT
-from services.policy.domain.rules import RuleSet, parse_rules, policy_event_rule
 from services.policy.settings import PolicySettings
 from shared.events.markers import day_end
 
@@ -103,77 +88,7 @@ def simulate(opts: Options, progress: Progress | None = None, workers: int | Non
     return write_outputs(opts, sel, supply, played, alerts=0, wall_s=time.monotonic() - started, mode="fast")
 
 
-def rules_for(opts: Options) -> RuleSet:
-    """policy's rules as decide._read_rules builds them: the `policy` event's override, then the --rules document
-    as PUT /v1/rules stores it (parsed, in priority order, version 1)."""
-    event = policy_event_rule({"fill_rate": opts.target_fill, "review_days": opts.review_days})
-    version, doc_rules = 0, []
-    if opts.rules:
-        doc = yaml.safe_load(opts.rules.read_text())
-        body = doc.get("rules", []) if isinstance(doc, dict) else doc
-        doc_rules, version = list(parse_rules({"version": 0, "rules": body}).rules), 1
-    return parse_rules({"version": version, "rules": [*([event] if event else []), *doc_rules]})
-
-
-@dataclass(frozen=True)
-class Master:
-    """Master data as the services store it from the replay's master events (feed.Feed.master)."""
-
-    locations: dict[str, dict]
-    items: dict[str, dict]
-    supplier_items: dict[str, dict]  # sku → its (only, primary) supplier item
-    policy: dict[str, Any]
-
-    @classmethod
-    def of(cls, sel: Selection, supply: dict[Key, Supply], opts: Options) -> Master:
-        locations = {loc: {"location": loc, "name": loc, "kind": "store", "timezone": opts.timezone,
-                           **({"country": opts.country} if opts.country else {})} for loc in {k[1] for k in sel.keys}}
-        items, sis = {}, {}
-        for sku in sorted({k[0] for k in supply}):
-            s = next(v for k, v in sorted(supply.items()) if k[0] == sku)
-            items[sku] = {"sku": sku, "name": sku, "base_unit": "each", "unit_cost": s.unit_cost}
-            sis[sku] = {"supplier_id": s.supplier_id, "sku": sku, "lead_time_days": s.lead_time_days,
-                        "pack_size": s.pack_size, "moq": s.moq, "unit_cost": s.unit_cost, "primary": True}
-        return cls(locations, items, sis, {"fill_rate": opts.target_fill, "review_days": opts.review_days})
-
-
-class Fitter:
-    """Forecast fits, inline or in worker processes; a fit's result never depends on where it ran."""
-
-    def __init__(self, settings: FitSettings, workers: int) -> None:
-        self.settings = settings
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
-            if workers > 1 else None
-        self.pending: list[tuple[date, str, Future | list]] = []
-
-    def submit(self, job: FitJob) -> None:
-        work = self.pool.submit(run_fit, job, self.settings) if self.pool else run_fit(job, self.settings)
-        self.pending.append((job.day, job.location, work))
-
-    def ready(self, before: date) -> list[tuple[str, list]]:
-        """Every fit of a day before `before`, waited for: (location, [(sku, Forecast)])."""
-        done = [(loc, w.result() if isinstance(w, Future) else w) for d, loc, w in self.pending if d < before]
-        self.pending = [p for p in self.pending if p[0] >= before]
-        return done
-
-    def close(self) -> None:
-        if self.pool:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-
-
-class Seconds(dict):
-    """Wall seconds per phase of the main process."""
-
-    @contextmanager
-    def timed(self, phase: str):
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self[phase] = self.get(phase, 0.0) + time.perf_counter() - started
-
-
-class Simulation:
+class Simulation(WorldSide):
     def __init__(self, sel: Selection, supply: dict[Key, Supply], opts: Options, *, workers: int | None = None,
                  cfg: PolicySettings | None = None, screen_keys: bool = True) -> None:
         self.sel, self.supply, self.opts = sel, supply, opts
@@ -299,53 +214,6 @@ class Simulation:
                       [self.master.supplier_items[sku] for sku in skus if sku in self.master.supplier_items],
                       [self.master.policy], self.tz)
 
-    # -- the world ---------------------------------------------------------------------------------------------
-
-    def _world_day(self, j: int) -> None:
-        """Day j at the shelf: receipts, sales, the weekly count; the stock fold's censoring of the day."""
-        day, shelf = self.test[j], self.shelf
-        received: dict[Key, list[tuple[float, str]]] = defaultdict(list)
-        for key, qty, po_id in sorted(self.arrivals.pop(j, [])):
-            shelf.receive(key, qty, day)
-            received[key].append((qty, po_id))
-        counted = (j + 1) % COUNT_EVERY == 0
-        for i, key in enumerate(self.keys):
-            start = self.sel.opening[key] if j == 0 else self.on_hand_end[i, j - 1]
-            served = shelf.serve(key, float(self.sel.test[key][j]), day)
-            end = shelf.on_hand(key)
-            self.on_hand_end[i, j] = end
-            self.history.sales[i, self.h + j] = served
-            if start <= 0 or end <= 0:
-                self._censor(i, key, j, received.get(key, []), served, end if counted else None)
-
-    def _censor(self, i: int, key: Key, j: int, received: list[tuple[float, str]], served: float,
-                counted: float | None) -> None:
-        """The forecast service's fold of the day's movements (ledger.fold_moves): which days it censors and
-        whether a stockout is still going on (out_since)."""
-        day, sku, loc = self.test[j], key[0], key[1]
-        fkey = (loc, sku)
-        at = self._at
-        before = self.sel.opening[key] + 1 if j == 0 else self.on_hand_end[i, j - 1]
-        state = SeriesState(True, self.days[0], day, 0.0, before, None, self.history.out_since[key])
-        moves = []
-        if j == 0:
-            moves.append((Movement(fkey, at(day, 0), "stock_count", self.sel.opening[key]), day,
-                          f"replay/wms/count:opening:{loc}:{sku}:{day}"))
-        moves += [(Movement(fkey, at(day, 6), "stock_adjustment", qty), day, f"replay/wms/receipt:{po}:{loc}:{sku}")
-                  for qty, po in received]
-        if served > 0:
-            moves.append((Movement(fkey, at(day, 12), "sale", served), day, f"replay/pos/sale:{loc}:{sku}:{day}"))
-        if counted is not None:
-            moves.append((Movement(fkey, at(day, 22), "stock_count", counted), day,
-                          f"replay/wms/count:weekly:{loc}:{sku}:{day}"))
-        fold = fold_moves({fkey: state}, moves)
-        for _, _, d in fold.stockout:
-            self.history.censored[i, (d - self.days[0]).days] = True
-        self.history.out_since[key] = fold.series[fkey].out_since
-
-    def _at(self, day: date, hour: int) -> datetime:
-        return day_end(day, self.tz) - timedelta(days=1) + timedelta(hours=hour)
-
     # -- policy and orders -------------------------------------------------------------------------------------
 
     def _decide_day(self, j: int, day: date) -> None:
@@ -378,11 +246,11 @@ class Simulation:
         self.periods[ok, j] = days[ok]
 
     def _uplift(self, at: int) -> np.ndarray:
-        """Promotion factors of the days from day index `at` on, over each key's promotion window (int(L + R) + 1
+        """Promotion factors of the days after day index `at`, over each key's promotion window (int(L + R) + 1
         days, with_promotions'; 1 past it): the protection period never reaches beyond it."""
         window = (np.floor(self.pa.lead + self.pa.review) + 1).astype(np.int64)  # int(L + R) + 1, L and R ≥ 0
         width = int(window.max(initial=1))
-        out = self.uplift[:, at:at + width]
+        out = self.uplift[:, at + 1:at + 1 + width]
         out = np.pad(out, ((0, 0), (0, width - out.shape[1])), constant_values=1.0)
         out[np.arange(width)[None, :] >= window[:, None]] = 1.0
         return out
@@ -418,47 +286,3 @@ class Simulation:
                 self.params[i], changed = params, True
         if changed or self.pa is None:
             self.pa = ParamArrays.of(self.params)
-
-    def _order(self, j: int, day: date, decisions: list[ReorderDecision]) -> None:
-        """orders: each reorder joins its supplier's PO of the day's window; every PO is approved, sent and
-        shipped today, each line received at 06:00 of day + Lᵢ."""
-        pos: dict[str, PurchaseOrder] = {}
-        zone = known_timezone(self.tz)
-        for d in decisions:
-            reorder = Reorder(reorder_id=d.reorder_id, sku=d.sku, location=d.location, quantity=float(d.quantity),
-                              need_by=d.need_by, decided_at=d.decided_at, kind=d.kind, supplier_id=d.supplier_id,
-                              from_location=d.from_location, unit_cost=d.unit_cost,
-                              requires_approval=d.requires_approval)
-            self.played.reorders.append({"reorder_id": d.reorder_id, "location": d.location, "sku": d.sku,
-                                         "quantity": float(d.quantity), "kind": d.kind})
-            po_id = po_id_for(reorder.party_id, window_key(d.location, d.decided_at, self.window_s, zone))
-            item = self.master.supplier_items.get(d.sku) if d.kind == "purchase" else None
-            po, _ = add_reorder(pos.get(po_id), reorder, SupplierItem.from_mapping(item) if item else None,
-                                d.decided_at, po_id=po_id)
-            pos[po_id] = po
-        for po_id in sorted(pos):
-            self._ship(j, day, pos[po_id])
-
-    def _ship(self, j: int, day: date, po: PurchaseOrder) -> None:
-        lines, latest = [], day
-        for ln in po.lines:
-            key = (ln.sku, ln.location)
-            s = self.supply.get(key)
-            lead = lead_draw(self.opts.seed, key[0], key[1], day, s.lead_time_days if s else 7.0,
-                             s.lead_time_std_days if s else 0.0)
-            latest = max(latest, day + timedelta(days=lead))
-            lines.append((key, float(ln.quantity), lead))
-        for key, qty, lead in lines:
-            i = self.index.get(key)
-            if i is None:
-                continue
-            self.arrivals[j + lead].append((key, qty, po.po_id))
-            self.shelf.record_order(key, day, qty)
-            self.states[i].lines.append(Line(po.po_id, qty, latest, day + timedelta(days=lead)))
-            self.on_order[i] += qty
-            self.leaving[j + lead].append((i, qty))
-        self.book.po_received(latest, po.supplier_id, sorted({k[0] for k, _, _ in lines}), (latest - day).days)
-        self.played.purchase_orders.add(po.po_id)
-        self.played.pos.append({"po_id": po.po_id, "supplier_id": po.supplier_id, "status": "received",
-                                "created_at": po.created_at.isoformat(),
-                                "lines": [{"sku": k[0], "location": k[1], "quantity": q} for k, q, _ in lines]})

@@ -173,6 +173,7 @@ class ForecastMatrix:
         self.first = np.zeros(n, dtype=np.int64)  # ordinal of the horizon's first date
         self.length = np.zeros(n, dtype=np.int64)
         self.std = np.full(n, np.nan)  # residual_std when usable
+        self.promo = np.zeros((n, width + 1), dtype=bool)  # horizon days the forecast lifted for a promotion
         self.has = np.zeros(n, dtype=bool)
         self.current: list[Forecast | None] = [None] * n
 
@@ -184,11 +185,15 @@ class ForecastMatrix:
             grow = h - self.width
             self.means = np.pad(self.means, ((0, 0), (0, grow)), mode="edge")
             self.spread = np.pad(self.spread, ((0, 0), (0, grow)), mode="edge")
+            self.promo = np.pad(self.promo, ((0, 0), (0, grow)))
             self.width = h
         self.means[i, 0] = self.spread[i, 0] = 0.0
         self.means[i, 1:h + 1] = np.cumsum(fc.horizon.means)
         self.spread[i, 1:h + 1] = np.cumsum(fc.horizon.spread)
         self.means[i, h + 1:] = self.means[i, h]
+        self.promo[i] = False
+        if fc.horizon.promo is not None:
+            self.promo[i, :h] = fc.horizon.promo
         self.spread[i, h + 1:] = self.spread[i, h]
         self.first[i] = _first_ordinal(fc)
         self.length[i] = h
@@ -321,5 +326,7 @@ def protection_mean(fm: ForecastMatrix, s: np.ndarray, nf: np.ndarray, daily_mea
     at = np.minimum(s[:, None] + off, fm.width - 1)
     rows = np.arange(fm.n)[:, None]
     point = np.where(off < nf[:, None], fm.means[rows, at + 1] - fm.means[rows, at], daily_mean[:, None])
+    lifted = (off < nf[:, None]) & fm.promo[rows, at]  # the forecast already lifted it: policy does not again
+    uplift = np.where(lifted, 1.0, uplift[:, :width])
     weight = np.where(off < whole[:, None], 1.0, np.where(off == whole[:, None], days[:, None] - whole[:, None], 0.0))
-    return (weight * point * uplift[:, :width]).sum(axis=1)
+    return (weight * point * uplift).sum(axis=1)

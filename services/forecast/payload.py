@@ -63,8 +63,13 @@ def series_payload(row: Any, fc: SeriesForecast, history: SeriesHistory, horizon
     """One fitted series as published: its own horizon with the planner's overrides applied, live accuracy over
     the past forecasts `logs` against the last `recent_days` observed days; returns (payload, daily means)."""
     mean, qs = apply_overrides(fc, overrides, horizon)
-    live = live_accuracy(logs, recent_actuals(history, recent_days), history.demand)
-    return forecast_payload(row, fc, mean, qs, now, live, cold_start), mean
+    # no past forecast, nothing to score (live_accuracy's empty answer): the actuals need not be read
+    live = live_accuracy(logs, recent_actuals(history, recent_days) if logs else {}, history.demand)
+    promo = None
+    if history.promo is not None:
+        ahead = np.asarray(history.promo, dtype=float)[len(history.demand):len(history.demand) + len(mean)]
+        promo = np.pad(ahead > 0, (0, len(mean) - len(ahead)))
+    return forecast_payload(row, fc, mean, qs, now, live, cold_start, promo), mean
 
 
 def recent_actuals(history: SeriesHistory, days: int) -> dict[date, float]:
@@ -111,11 +116,17 @@ def live_accuracy(logs: list[Any], actual: dict[date, float], history: np.ndarra
 
 
 def forecast_payload(row: Any, fc: SeriesForecast, mean: np.ndarray, qs: dict[float, np.ndarray],
-                     now: datetime, live: dict, cold_start: str = "") -> dict[str, Any]:
-    """The DemandForecast data (docs/contract.md §4/§7) plus extra quantiles and both accuracies."""
+                     now: datetime, live: dict, cold_start: str = "", promo: np.ndarray | None = None
+                     ) -> dict[str, Any]:
+    """The DemandForecast data (docs/contract.md §4/§7) plus extra quantiles and both accuracies. A horizon day the
+    forecast already lifted for a known promotion carries `"promo": true`, so policy does not lift it again."""
     dates = [(fc.start + timedelta(days=i)).isoformat() for i in range(len(mean))]
     horizon = [{"date": d, "mean": m, "p10": a, "p50": b, "p90": c} for d, m, a, b, c in zip(
         dates, _rounded(mean), _rounded(qs[0.1]), _rounded(qs[0.5]), _rounded(qs[0.9]), strict=True)]
+    if promo is not None:
+        for point, flagged in zip(horizon, promo, strict=False):
+            if flagged:
+                point["promo"] = True
     backtest = {k: _finite(v) for k, v in fc.accuracy.items()}
     use_live = live.get("days", 0) >= LIVE_MIN_DAYS and live.get("wape") is not None
     return {"sku": row.sku, "location": row.location, "model": fc.model, "demand_class": fc.demand_class,

@@ -35,6 +35,7 @@ class Movement:
     delta: float
     sold: float | None = None
     transfer_in: bool = False
+    po_id: str | None = None  # a receipt against a PO line
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def parse(envelopes: list[Envelope]) -> tuple[list[Movement], list[Count], list[
         marks.append(batch_mark(env, key, moves_stock=True))
         if change.type == "stock_adjustment":
             moves.append(Movement(change.event_id, key, change.time, change.quantity or 0.0,
-                                  transfer_in=change.reason == "transfer_in"))
+                                  transfer_in=change.reason == "transfer_in", po_id=change.po_id))
         else:
             counts.append(Count(key, change.time, change.on_hand))
     return moves, counts, marks
@@ -196,11 +197,12 @@ async def _insert_ledger(uow: UnitOfWork, moves: list[Movement]) -> set[str]:
     if not moves:
         return set()
     rows = await uow.session.execute(text(
-        "INSERT INTO policy.ledger (event_id, location, sku, event_time, delta) "
+        "INSERT INTO policy.ledger (event_id, location, sku, event_time, delta, po_id) "
         "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:locs AS text[]), CAST(:skus AS text[]), "
-        "CAST(:ats AS timestamptz[]), CAST(:deltas AS float8[])) ON CONFLICT DO NOTHING RETURNING event_id"),
+        "CAST(:ats AS timestamptz[]), CAST(:deltas AS float8[]), CAST(:pos AS text[])) "
+        "ON CONFLICT DO NOTHING RETURNING event_id"),
         {"ids": [m.event_id for m in moves], "locs": [m.key[0] for m in moves], "skus": [m.key[1] for m in moves],
-         "ats": [m.at for m in moves], "deltas": [m.delta for m in moves]})
+         "ats": [m.at for m in moves], "deltas": [m.delta for m in moves], "pos": [m.po_id for m in moves]})
     return {r.event_id for r in rows}
 
 

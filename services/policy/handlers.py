@@ -44,11 +44,11 @@ async def _touch(uow: UnitOfWork, location: str, sku: str, at: datetime, *, sale
 
 
 async def _apply_delta(uow: UnitOfWork, event_id: str, location: str, sku: str, at: datetime,
-                       delta: float) -> None:
+                       delta: float, po_id: str | None = None) -> None:
     """Counts are absolute as of their time; a movement counts only if it happened after the latest count."""
     await _touch(uow, location, sku, at)
     if not await repo.add_ledger(uow.session, event_id=event_id, location=location, sku=sku, event_time=at,
-                                 delta=delta):
+                                 delta=delta, po_id=po_id):
         return
     row = await repo.stock_row(uow.session, location, sku)
     if row.count_at is None or at > row.count_at:
@@ -69,7 +69,8 @@ async def on_sale(uow: UnitOfWork, env: Envelope) -> None:
 async def on_stock(uow: UnitOfWork, env: Envelope) -> None:
     change = StockChanged.model_validate(env.data)
     if change.type == "stock_adjustment":
-        await _apply_delta(uow, change.event_id, change.location, change.sku, change.time, change.quantity or 0)
+        await _apply_delta(uow, change.event_id, change.location, change.sku, change.time, change.quantity or 0,
+                           change.po_id)
         if change.reason == "transfer_in":  # the transfer arrived: it no longer counts as on order
             await repo.close_transfers(uow.session, change.location, change.sku, change.time)
     else:
@@ -136,6 +137,7 @@ async def on_purchase_order(uow: UnitOfWork, env: Envelope) -> None:
     await repo.replace_po_lines(uow.session, po.po_id, [
         {"po_id": po.po_id, "location": ln.location, "sku": ln.sku, "supplier_id": po.supplier_id,
          "status": po.status, "open_quantity": max(ln.quantity - ln.received_quantity, 0) if open_ else 0,
+         "received_quantity": ln.received_quantity,
          "expected_date": po.eta or po.promised_date or po.expected_date} for ln in po.lines])
     reorder_ids = [ln.reorder_id for ln in po.lines if ln.reorder_id]
     await repo.set_reorders_status(uow.session, reorder_ids, "confirmed" if open_ or po.status == "received"

@@ -82,6 +82,10 @@ async def read_inputs(session: AsyncSession, keys: list[Key], *, reorder_ttl_h: 
 # learned lead times, forecast, segment, open PO lines and unconfirmed reorders, promotions here or
 # everywhere, inbound lanes with the sender's stored position. Lists come as parallel arrays in a
 # fixed order so every value keeps its PostgreSQL type (jsonb is decoded inside arrays too).
+# A PO line's open quantity less what the warehouse already booked against it (receipts with its po_id, up to the
+# decision) beyond what orders has seen received: the same receipt never counts on hand AND on order, whichever of
+# the two streams policy read first.
+RECEIVED_BY = "CAST('infinity' AS timestamptz)"
 KEY_INPUTS = f"""
 SELECT s.location, s.sku, s.count_on_hand, s.delta_since_count, s.last_event_at, s.last_sale_at,
   loc.data->>'timezone' AS tz, it.data AS item, si.data AS si, lt.n, lt.mean, lt.std, f.payload AS forecast,
@@ -97,7 +101,10 @@ LEFT JOIN LATERAL (SELECT count(*) AS n, avg(x.days) AS mean, COALESCE(stddev_sa
   FROM policy.lead_times x WHERE x.supplier_id = si.data->>'supplier_id' AND x.sku = si.data->>'sku') lt ON true
 LEFT JOIN policy.forecasts f ON f.location = s.location AND f.sku = s.sku
 LEFT JOIN policy.segments g ON g.location = s.location AND g.sku = s.sku
-LEFT JOIN LATERAL (SELECT array_agg(x.open_quantity ORDER BY x.po_id) AS qty,
+LEFT JOIN LATERAL (SELECT array_agg(GREATEST(x.open_quantity - GREATEST(COALESCE(
+    (SELECT SUM(r.delta) FROM policy.ledger r WHERE r.po_id = x.po_id AND r.location = x.location AND r.sku = x.sku
+     AND r.delta > 0 AND r.event_time <= {RECEIVED_BY}), 0.0) - x.received_quantity, 0.0), 0.0)
+    ORDER BY x.po_id) AS qty,
   array_agg(x.expected_date ORDER BY x.po_id) AS expected FROM policy.po_lines x
   WHERE x.location = s.location AND x.sku = s.sku AND x.status = ANY(CAST(:open AS text[]))) po ON true
 LEFT JOIN LATERAL (SELECT SUM(x.quantity) FILTER (WHERE x.created_at > now() - make_interval(secs => :ttl))
@@ -129,7 +136,7 @@ LEFT JOIN LATERAL (SELECT COALESCE(b.base, 0.0) AS base, COALESCE(SUM(l.delta), 
 # Under the event clock (docs/clock.md) a key is decided as of its closed day's end `:as_of`: the forecast is
 # the latest one made before that day began (as of D - 1 or earlier), and an unconfirmed reorder's time to live
 # runs in event time from its decision.
-KEY_INPUTS_AS_OF = KEY_INPUTS.replace(
+KEY_INPUTS_AS_OF = KEY_INPUTS.replace(RECEIVED_BY, "CAST(:as_of AS timestamptz)").replace(
     "SELECT s.location, s.sku, s.count_on_hand, s.delta_since_count,",
     "SELECT s.location, s.sku, oh.base AS count_on_hand, oh.delta AS delta_since_count,").replace(
     "LEFT JOIN policy.locations loc ON loc.location = s.location",

@@ -71,6 +71,7 @@ ledger = Table(
     Column("sku", String(200), nullable=False),
     Column("event_time", DateTime(timezone=True), nullable=False),
     Column("delta", Float, nullable=False),
+    Column("po_id", String(200), nullable=True),  # a receipt's PO: it then no longer counts as on order
     Index("ix_ledger_key_time", "location", "sku", "event_time"),
 )
 
@@ -115,6 +116,7 @@ po_lines = Table(
     Column("supplier_id", String(200), nullable=False),
     Column("status", String(40), nullable=False),
     Column("open_quantity", Float, nullable=False),
+    Column("received_quantity", Float, nullable=False, server_default="0"),  # as orders last saw it
     Column("expected_date", Date, nullable=True),
     Index("ix_po_lines_key", "location", "sku"),
 )

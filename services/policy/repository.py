@@ -64,9 +64,9 @@ async def ensure_stock(session: AsyncSession, location: str, sku: str) -> None:
 
 
 async def add_ledger(session: AsyncSession, *, event_id: str, location: str, sku: str, event_time: datetime,
-                     delta: float) -> bool:
+                     delta: float, po_id: str | None = None) -> bool:
     result = await session.execute(insert(ledger).values(
-        event_id=event_id, location=location, sku=sku, event_time=event_time, delta=delta)
+        event_id=event_id, location=location, sku=sku, event_time=event_time, delta=delta, po_id=po_id)
         .on_conflict_do_nothing().returning(ledger.c.event_id))
     return result.first() is not None
 

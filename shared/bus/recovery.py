@@ -5,7 +5,7 @@ every service still holds positions in the old log. Each service process watches
 (`replenish up` starts every bundled broker with a new one) and whether offsets went back (an acked send or a
 high watermark below what was seen before: a broker that restarted under the same id). On either, it
 recreates the topics, queues again the rows of its outbox that no reader recorded as consumed
-(shared/bus/consumed.py), and rebuilds its consumers so that they read the new log from its beginning; the
+(shared/db/rounds.py), and rebuilds its consumers so that they read the new log from its beginning; the
 readers' inboxes absorb what they had already applied.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus.admin import ensure_topics
-from shared.bus.consumed import republish_unconsumed
+from shared.db.rounds import republish_unconsumed
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.bus.consumed import fold, mark_round
+from shared.db.rounds import fold, mark_round
 from shared.events.markers import BROADCAST_HEADER, fan_out
 from shared.observability.metrics import OUTBOX_BACKLOG
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 BATCH_HEADER = "x-replenish-batch"
 _HEAD = struct.Struct("<HiI")  # topic length, key length (-1: no key), value length
 _PARTITION_CACHE = 200_000  # keys remembered: aiokafka's murmur2 is pure Python
-FOLD_EVERY_S = 5.0  # how often consumed rounds are forgotten (shared/bus/consumed.py)
+FOLD_EVERY_S = 5.0  # how often consumed rounds are forgotten (shared/db/rounds.py)
 
 
 def encode_messages(messages: Iterable[tuple[str, str | None, bytes]]) -> bytes:

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.auth.store import TokenStore
-from shared.bus.consumed import republish_unconsumed
+from shared.db.rounds import republish_unconsumed
 from shared.settings import SERVICES
 
 BOOTSTRAP_ROLES = ("admin", "ingest", "planner", "approver", "ops")
@@ -38,7 +38,7 @@ async def register_tokens(database_url: str, tokens: dict[str, str]) -> None:
 
 
 async def republish_unconfirmed(database_url: str) -> dict[str, int]:
-    """On a fresh broker, queue again every outbox row no reader recorded as consumed (shared/bus/consumed.py).
+    """On a fresh broker, queue again every outbox row no reader recorded as consumed (shared/db/rounds.py).
 
     The bundled broker forgets everything on restart; rows published before it stopped may never have been
     consumed. Consumers' inboxes absorb the ones that were.

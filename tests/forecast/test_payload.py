@@ -75,3 +75,14 @@ def test_payload_carries_extra_quantiles_by_level_and_the_contract_fields():
     assert body["quantiles"] == {"p95": [15.0] * 5}
     assert body["horizon"][0] == {"date": "2026-05-01", "mean": 10.0, "p10": 8.0, "p50": 10.0, "p90": 13.0}
     assert body["as_of"] == "2026-04-30" and body["cold_start"] == "like_sku"
+
+
+def test_horizon_days_lifted_for_a_known_promotion_are_flagged_for_policy():
+    row = SimpleNamespace(sku="A", location="s1", last_day=START - timedelta(days=1))
+    fc = _forecast()
+    promo = np.array([False, True, True, False, False])
+    body = forecast_payload(row, fc, fc.mean, fc.quantiles, datetime(2026, 5, 1, tzinfo=UTC), {"days": 0},
+                            promo=promo)
+    assert [p.get("promo", False) for p in body["horizon"]] == promo.tolist()
+    plain = forecast_payload(row, fc, fc.mean, fc.quantiles, datetime(2026, 5, 1, tzinfo=UTC), {"days": 0})
+    assert all("promo" not in p for p in plain["horizon"])

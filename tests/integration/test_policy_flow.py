@@ -65,11 +65,12 @@ class PolicyWorld:
             "event_id": f"c-{uuid.uuid4().hex}", "source": "test/wms", "type": "stock_count", "sku": self.sku,
             "location": loc, "time": at.isoformat(), "on_hand": on_hand}, at)
 
-    async def adjust(self, qty: float, at: datetime, reason: str = "receipt", location: str | None = None) -> None:
+    async def adjust(self, qty: float, at: datetime, reason: str = "receipt", location: str | None = None,
+                     po_id: str | None = None) -> None:
         await self.send("replenish.ingest.stock_adjustment", {
             "event_id": f"a-{uuid.uuid4().hex}", "source": "test/wms", "type": "stock_adjustment",
             "sku": self.sku, "location": location or self.location, "time": at.isoformat(), "quantity": qty,
-            "reason": reason}, at)
+            "reason": reason, "po_id": po_id}, at)
 
     async def sale(self, qty: float, at: datetime) -> None:
         await self.send("replenish.ingest.sale", {
@@ -187,6 +188,26 @@ async def test_open_purchase_order_prevents_a_second_order(world):
     await world.purchase_order("PO-1", "cancelled", 72, reorder["reorder_id"])
     await world.sale(1, last + timedelta(days=1, hours=1))  # nothing on order any more: IP 14 ≤ 70
     assert len(await world.reorders()) == 2
+
+
+async def test_a_receipt_counts_once_whether_the_warehouse_or_orders_reports_it_first(world):
+    last = await world.skeleton()
+    (reorder,) = await world.reorders()
+    po = f"PO-R-{world.sku}"
+    await world.purchase_order(po, "shipped", 72, reorder["reorder_id"])
+    before = await world.position()
+    # the warehouse books 48 of the 72 before orders' snapshot of the receipt reaches policy
+    await world.adjust(48, last + timedelta(hours=18), po_id=po)
+    early = await world.position()
+    assert early["on_hand"] == before["on_hand"] + 48 and early["on_order"] == 72 - 48
+    # orders' snapshot of that same receipt changes nothing more; the rest arrives and closes the PO
+    await world.purchase_order(po, "partially_received", 72, reorder["reorder_id"], received=48)
+    assert (await world.position())["on_order"] == 72 - 48
+    await world.adjust(24, last + timedelta(hours=19), po_id=po)
+    assert (await world.position())["on_order"] == 0
+    await world.purchase_order(po, "received", 72, reorder["reorder_id"], received=72)
+    final = await world.position()
+    assert final["on_order"] == 0 and final["on_hand"] == before["on_hand"] + 72
 
 
 async def test_counts_are_absolute_as_of_their_time_whatever_the_arrival_order(world):

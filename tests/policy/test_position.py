@@ -1,5 +1,6 @@
 """Positions: docs/contract.md §4 status rules, projected stockout, explanations, promotions."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -85,8 +86,12 @@ def test_promotion_raises_target_before_its_start(as_of):
     before = position(Stock(on_hand=500))
     raised = with_promotions(FLAT, promo, today, 30)
     after = position(Stock(on_hand=500), raised)
-    # days 3 and 4 of the 5-day lead time are doubled: ROP 50 → 70
-    assert after.reorder_point == pytest.approx(70.0)
+    # the lead time covers the 5 days after today; today + 3, + 4 and + 5 are doubled: ROP 50 → 80
+    assert after.reorder_point == pytest.approx(80.0)
     assert before.reorder_point == pytest.approx(50.0)
     far = with_promotions(FLAT, [Promotion(date(2027, 1, 1), date(2027, 1, 5), 2.0)], today, 30)
     assert far is FLAT
+    # a forecast that already lifted today + 3 … + 5 for the promotion is not lifted again
+    known = replace(FLAT, horizon_means=np.full(30, FLAT.daily_mean),
+                    horizon_promo=np.arange(30) >= 2)
+    assert with_promotions(known, promo, today, 30) is known

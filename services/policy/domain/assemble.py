@@ -33,25 +33,29 @@ class Horizon:
     dates: np.ndarray
     means: np.ndarray
     spread: np.ndarray
+    promo: np.ndarray | None = None  # bool per day: the forecast already lifted it for a known promotion
 
 
 def horizon_arrays(points: list[dict[str, Any]]) -> Horizon:
     """The horizon points of a forecast payload as arrays (read once, used for every day it is the latest)."""
+    promo = np.array([p.get("promo") is True for p in points], dtype=bool)
     return Horizon(np.array([p["date"] for p in points], dtype=str),
                    clean(np.array([p["mean"] for p in points], dtype=float)),
                    clean((np.array([p["p90"] for p in points], dtype=float)
-                          - np.array([p["p10"] for p in points], dtype=float)) / Z_P10_P90))
+                          - np.array([p["p10"] for p in points], dtype=float)) / Z_P10_P90),
+                   promo if promo.any() else None)
 
 
 def horizon_demand(horizon: Horizon, day: date, residual_std: float | None, model: Any) -> DemandView:
     """Demand from a forecast's horizon after `day` (all of it when none is later)."""
     later = horizon.dates > day.isoformat()
     means, spread = (horizon.means[later], horizon.spread[later]) if later.any() else (horizon.means, horizon.spread)
+    promo = None if horizon.promo is None else (horizon.promo[later] if later.any() else horizon.promo)
     std = residual_std
     if std is None or not math.isfinite(std) or std < 0:  # no usable residual spread: the p10–p90 band's
         std = float(np.mean(spread[:28])) if len(spread) else 0.0
     return DemandView(daily_mean=float(np.mean(means[:28])), daily_std=float(min(std, MAX_DAILY)),
-                      source=f"forecast:{model}", horizon_means=means)
+                      source=f"forecast:{model}", horizon_means=means, horizon_promo=promo)
 
 
 def forecast_demand(forecast: dict[str, Any] | None, day: date) -> DemandView | None:

@@ -51,6 +51,7 @@ class DemandView:
     daily_std: float
     source: str = "history"
     horizon_means: np.ndarray | None = None
+    horizon_promo: np.ndarray | None = None  # days the forecast already lifted for a promotion (bool, per mean)
 
 
 @dataclass(frozen=True)
