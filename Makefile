@@ -59,7 +59,7 @@ bench: install-bench
 	$(BIN)/replenish bench all
 
 schemas: install
-	$(BIN)/replenish schemas --out docs/schemas
+	$(BIN)/replenish schemas --out docs/schemas --api-out docs/api
 
 # The lock: a fresh resolution of every extra in a throw-away venv, frozen. Run it after changing the
 # dependencies in pyproject.toml, and commit constraints.txt with them.

@@ -12,6 +12,7 @@ SUITES = {
     "forecast-accuracy": ("services.forecast.bench", ["accuracy"]),
     "policy": ("replenish.policy_sim.bench", []),
     "latency": ("replenish.latency", []),
+    "console": ("replenish.console_bench.run", []),
 }
 
 

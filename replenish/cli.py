@@ -115,11 +115,14 @@ def makemigrations(component: str, message: Annotated[str, typer.Option("-m")] =
 
 
 @app.command()
-def schemas(out: Annotated[Path, typer.Option()] = Path("docs/schemas")) -> None:
-    """Export the JSON Schema of every topic's payload and of the envelope."""
+def schemas(out: Annotated[Path, typer.Option()] = Path("docs/schemas"),
+            api_out: Annotated[Path, typer.Option(help="where each service's OpenAPI goes")] = Path("docs/api")
+            ) -> None:
+    """Export the JSON Schema of every topic's payload and of the envelope, and every service's OpenAPI."""
     from shared.events.export import export_schemas
+    from shared.http.openapi_export import export_openapi
 
-    for path in export_schemas(out):
+    for path in [*export_schemas(out), *export_openapi(api_out)]:
         typer.echo(path)
 
 

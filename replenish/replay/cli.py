@@ -27,6 +27,9 @@ def replay(
     rules: Annotated[Path | None, Opt("--rules", help="A policy rule set (YAML/JSON) to apply")] = None,
     master: Annotated[Path | None, Opt("--master", help="CSV sku,supplier_id,lead_time_days[,…] per SKU")] = None,
     keep: Annotated[bool, Opt("--keep", help="Keep the replay's platform running (open it in the console)")] = False,
+    partitions: Annotated[int, Opt("--partitions", help="Partitions per topic (determinism check)")] = 2,
+    kill_policy_on_day: Annotated[int | None, Opt("--kill-policy-on-day",
+                                                  help="SIGKILL policy after N test days (determinism check)")] = None,
     out: Annotated[Path, Opt("--out", help="Output directory")] = Path("replay-out"),
 ) -> None:
     """Replay a daily demand history through a platform started on the event clock, and score it against the
@@ -46,7 +49,8 @@ def replay(
 
     opts = Options(csv=Path(csv), out=out, days=days, history=history, series=series, lead_time=lead_time,
                    lead_time_std=lead_time_std, review_days=review_days, target_fill=target_fill, approve=approve,
-                   seed=seed, timezone=timezone, country=country, rules=rules, master=master, keep=keep)
+                   seed=seed, timezone=timezone, country=country, rules=rules, master=master, keep=keep,
+                   partitions=partitions, kill_policy_on_day=kill_policy_on_day)
     body = _with_progress(opts, run_replay)
     typer.echo(f"fill {body['fill_rate']:.4f} (target {opts.target_fill}), mean on-hand {body['mean_on_hand']:,.1f} "
                f"vs baseline {body['baseline']['mean_on_hand']:,.1f} ({body['vs_baseline']:+.1%}); "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import time as clock
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from replenish.replay.platform_io import PlatformIO
 from replenish.replay.world import Shelf, lead_draw
 
 COUNT_EVERY = 7  # a stock count of every series every 7th test day at 22:00
+CALLS = 8  # the planner's and the supplier's HTTP calls in flight at once
 
 
 @dataclass
@@ -113,19 +114,29 @@ class Driver:
         await self._approve_and_ship(day)
 
     async def _approve_and_ship(self, day: date) -> None:
-        """The planner approves what waits for approval; the supplier acknowledges and ships what was sent."""
+        """The planner approves what waits for approval; the supplier acknowledges and ships what was sent. The
+        calls of one step run side by side (CALLS at a time): a day of a large replay has hundreds of POs."""
         if self.settings.approve == "planner":
-            for po in await self.io.purchase_orders("pending_approval"):
-                await self.io.approve(po["po_id"])
+            await self._each([po["po_id"] for po in await self.io.purchase_orders("pending_approval")],
+                             self.io.approve)
         for _ in range(200):  # approved POs are sent by orders right after approval
             if not await self.io.purchase_orders("approved"):
                 break
             await asyncio.sleep(0.05)
-        for summary in await self.io.purchase_orders("sent"):
-            po = await self.io.purchase_order(summary["po_id"])
-            await self._ship(po, day)
+        sent = sorted(await self.io.purchase_orders("sent"), key=lambda po: po["po_id"])
+        await self._each([self._ship(po, day) for po in sent], lambda ship: self.io.acknowledge_and_ship(*ship))
 
-    async def _ship(self, po: dict[str, Any], day: date) -> None:
+    async def _each(self, items: list[Any], call: Callable[[Any], Awaitable[Any]]) -> None:
+        gate = asyncio.Semaphore(CALLS)
+
+        async def one(item: Any) -> None:
+            async with gate:
+                await call(item)
+        await asyncio.gather(*(one(item) for item in items))
+
+    def _ship(self, po: dict[str, Any], day: date) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+        """The world's side of shipping a sent PO (the list's summary carries its lines): each line's arrival,
+        drawn per (series, day); returns what the supplier tells orders (the PO, the promised date, the lines)."""
         lines, latest = [], day
         for line in po["lines"]:
             key = (line["sku"], line["location"])
@@ -139,8 +150,8 @@ class Driver:
                 self.arrivals[arrival].append((key, qty, po["po_id"]))
                 self.played.shelf.record_order(key, day, qty)
             lines.append({"sku": key[0], "location": key[1], "quantity": qty})
-        await self.io.acknowledge_and_ship(po, latest.isoformat(), lines)
         self.played.purchase_orders.add(po["po_id"])
+        return po, latest.isoformat(), lines
 
     def _promotions(self) -> dict[date, list[dict[str, Any]]]:
         """Each promoted run of days of each series, announced 28 days ahead (never before the first day)."""

@@ -19,6 +19,7 @@ class PlatformIO:
         self.client = httpx.AsyncClient(timeout=120)
         self.supplier_tokens: dict[str, str] = {}
         self.approvers: list[str] = [self.tokens["approver"]]
+        self.issuing = asyncio.Lock()
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -83,13 +84,15 @@ class PlatformIO:
         """As many distinct approvers as the approval rules ask for (each a principal of its own)."""
         po: dict[str, Any] = {}
         for n in range(5):
-            if n >= len(self.approvers):
-                issued = await self.call("POST", "orders", "/v1/tokens", json={"name": f"replay-approver-{n}",
-                                                                               "role": "approver"})
-                self.approvers.append(issued["token"])
+            async with self.issuing:  # approvals run side by side: the n-th approver is issued once
+                if n >= len(self.approvers):
+                    issued = await self.call("POST", "orders", "/v1/tokens", json={"name": f"replay-approver-{n}",
+                                                                                   "role": "approver"})
+                    self.approvers.append(issued["token"])
             po = await self.call("POST", "orders", f"/v1/purchase-orders/{po_id}/approve", token=self.approvers[n],
                                  json={}, ok=(200, 201, 409))
-            po = await self.purchase_order(po_id)
+            if not isinstance(po, dict) or "status" not in po:  # a 409 answers with the conflict, not the PO
+                po = await self.purchase_order(po_id)
             if po.get("status") != "pending_approval":
                 return po
         return po
@@ -99,9 +102,10 @@ class PlatformIO:
                         json={"reason": "replay: made before the test window"}, ok=(200, 201, 409))
 
     async def supplier_token(self, supplier_id: str) -> str:
-        if supplier_id not in self.supplier_tokens:
-            body = await self.call("POST", "orders", f"/v1/suppliers/{supplier_id}/keys", json={})
-            self.supplier_tokens[supplier_id] = body["token"]
+        async with self.issuing:
+            if supplier_id not in self.supplier_tokens:
+                body = await self.call("POST", "orders", f"/v1/suppliers/{supplier_id}/keys", json={})
+                self.supplier_tokens[supplier_id] = body["token"]
         return self.supplier_tokens[supplier_id]
 
     async def acknowledge_and_ship(self, po: dict[str, Any], promised: str, lines: list[dict[str, Any]]) -> None:

@@ -47,6 +47,7 @@ class Options:
     keep: bool = False
     location: str = "store-1"
     partitions: int = 2
+    kill_policy_on_day: int | None = None  # determinism check: SIGKILL policy once this many test days are played
 
 
 def supplies(sel: Selection, opts: Options) -> dict[Key, Supply]:
@@ -85,6 +86,11 @@ def platform_env(opts: Options, config: Path) -> dict[str, str]:
                 # its wait is over (docs/broker.md), so the replay polls background consumers as often as urgent ones
                 "REPLENISH_KAFKA_FETCH_MAX_WAIT_BACKGROUND_MS": env.get(
                     "REPLENISH_KAFKA_FETCH_MAX_WAIT_BACKGROUND_MS", "20")})
+    # The driver waits on every replayed day for forecast to close it and for orders to send what the planner
+    # approved; idle, forecast looks for a closed day every poll_s (1 s) and orders sends every tick_s (0.5 s):
+    # most of a small day's wall time (docs/bench-replay.md, "Speed"). Timing never changes a decision here.
+    env.setdefault("REPLENISH_FORECAST_POLL_S", "0.05")
+    env.setdefault("REPLENISH_ORDERS_TICK_S", "0.1")
     if opts.approve == "auto":
         env["REPLENISH_ORDERS_AUTO_APPROVE_BELOW"] = "1e18"
     return env
@@ -106,6 +112,8 @@ def run_replay(opts: Options, progress=None) -> dict[str, Any]:
         platform = Platform(work / "platform", env=platform_env(opts, config), partitions=opts.partitions)
         try:
             endpoints = platform.start()
+            if opts.kill_policy_on_day is not None:
+                progress = _killing_policy(platform, opts.kill_policy_on_day, progress)
             played = asyncio.run(_play(endpoints, sel, supply, opts, progress))
             if opts.keep:
                 _keep_open(endpoints)
@@ -134,6 +142,22 @@ async def _put_rules(io: PlatformIO, doc: Any) -> None:
     current = await io.call("GET", "policy", "/v1/rules", "planner")
     await io.call("PUT", "policy", "/v1/rules", "planner", json={"version": (current or {}).get("version", 0),
                                                                  "rules": rules})
+
+
+def _killing_policy(platform: Any, on_day: int, progress):
+    """Progress that SIGKILLs policy after `on_day` test days: the supervisor restarts it, and the run must still
+    decide exactly what an undisturbed run decides (the same decisions_sha256)."""
+    played = 0
+
+    def step(what: str, n: int) -> None:
+        nonlocal played
+        if what == "day":
+            played += n
+            if played == on_day:
+                os.kill(platform.procs["policy"].pid, signal.SIGKILL)
+        if progress:
+            progress(what, n)
+    return step
 
 
 def _stop(signum, frame) -> None:

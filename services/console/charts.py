@@ -16,17 +16,21 @@ class StockChart:
 
     sales: Sequence[tuple[date, float]] = ()
     forecast: Sequence[tuple[date, float, float, float]] = ()  # date, p10, mean, p90
-    levels: dict[str, float] = field(default_factory=dict)  # label → quantity (on-hand, ROP, S)
+    levels: dict[str, float] = field(default_factory=dict)  # label → quantity today (on-hand, ROP, S)
     today: date | None = None
+    # label → (day, quantity) in the past, drawn as steps up to today; the level's line then runs on from there
+    history: dict[str, Sequence[tuple[date, float]]] = field(default_factory=dict)
 
 
 def _days(chart: StockChart) -> tuple[date, date] | None:
     days = [d for d, _ in chart.sales] + [row[0] for row in chart.forecast] + ([chart.today] if chart.today else [])
+    days += [d for points in chart.history.values() for d, _ in points]
     return (min(days), max(days)) if days else None
 
 
 def _top(chart: StockChart) -> float:
     values = [q for _, q in chart.sales] + [row[3] for row in chart.forecast] + list(chart.levels.values())
+    values += [q for points in chart.history.values() for _, q in points]
     biggest = max([v for v in values if v == v] or [1.0])  # NaN never sets the scale
     return max(biggest * 1.1, 1.0)
 
@@ -72,7 +76,11 @@ def stock_chart_svg(chart: StockChart, *, title: str, legend: dict[str, str]) ->
         parts.append(f'<rect class="sales" x="{x(d) - bar / 2:.1f}" y="{y(q):.1f}" width="{bar:.1f}" '
                      f'height="{max(y(0) - y(q), 0):.1f}"><title>{d.isoformat()}: {_label(q)}</title></rect>')
     for i, (name, level) in enumerate(chart.levels.items()):
-        parts.append(f'<line class="level level-{i}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(level):.1f}" '
+        past = chart.history.get(name) or ()
+        start = x(past[-1][0]) if past else LEFT
+        if past:
+            parts.append(_steps(past, x, y, f"level-past level-{i}", legend.get(name, name)))
+        parts.append(f'<line class="level level-{i}" x1="{start:.1f}" x2="{WIDTH - RIGHT}" y1="{y(level):.1f}" '
                      f'y2="{y(level):.1f}"><title>{escape(legend.get(name, name))}: {_label(level)}</title></line>'
                      f'<text class="level-label level-{i}" x="{WIDTH - RIGHT - 4}" y="{y(level) - 4:.1f}" '
                      f'text-anchor="end">{escape(legend.get(name, name))} {_label(level)}</text>')
@@ -81,6 +89,17 @@ def stock_chart_svg(chart: StockChart, *, title: str, legend: dict[str, str]) ->
                      f'y2="{TOP + inner_h}"/>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _steps(points: Sequence[tuple[date, float]], x, y, css: str, name: str) -> str:
+    """A level as it was: each day's value held until the next day's (levels change when a decision is made)."""
+    coords, previous = [], None
+    for d, q in points:
+        if previous is not None:
+            coords.append(f"{x(d):.1f},{y(previous):.1f}")
+        coords.append(f"{x(d):.1f},{y(q):.1f}")
+        previous = q
+    return f'<polyline class="{css}" points="{" ".join(coords)}"><title>{escape(name)}</title></polyline>'
 
 
 def _forecast(chart: StockChart, x, y, legend: dict[str, str]) -> list[str]:

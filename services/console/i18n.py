@@ -46,6 +46,7 @@ EN = {
     "bias": "Forecast bias", "alert_precision": "Alert precision", "tta": "Time to acknowledge (p50 / p90)",
     "positions_by_status": "Positions by status", "firing_alerts": "Firing alerts", "pending_pos": "POs to approve",
     "phone_hint": "You are acknowledging as the receiver of this message.",
+    "stale_sources": "{n} stale", "kpi_window": "Last {days} days, {start} to {end}",
 }
 ZH = {
     "app": "智能补货控制台", "overview": "总览", "positions": "库存头寸", "alerts": "告警", "purchase_orders": "采购单",
@@ -79,6 +80,7 @@ ZH = {
     "inventory_value": "库存金额", "turns": "库存周转次数", "wape": "预测 WAPE", "bias": "预测偏差",
     "alert_precision": "告警准确率", "tta": "确认用时（p50 / p90）", "positions_by_status": "各状态头寸数",
     "firing_alerts": "未处理告警", "pending_pos": "待审批采购单", "phone_hint": "您将以此消息接收方的身份确认。",
+    "stale_sources": "{n} 个过期", "kpi_window": "最近 {days} 天（{start} 至 {end}）",
 }
 WORDS = {"en": EN, "zh": ZH}
 

@@ -16,12 +16,24 @@ def _num(value: Any, digits: int = 1) -> str:
     return f"{float(value):,.{digits}f}" if isinstance(value, int | float) else "—"
 
 
+def gather_kpis(**replies: Any) -> dict:
+    """One figure set from the services' /v1/kpis answers (upstream Replies by service name); a service that did
+    not answer leaves its figures out, so its tiles show —."""
+    body = {name: reply.body if reply.ok and isinstance(reply.body, dict) else {} for name, reply in replies.items()}
+    policy = body.get("policy", {})
+    return {"window": policy.get("window") or body.get("forecast", {}).get("window"),
+            "stock": policy.get("stock") or {}, "positions_by_status": policy.get("positions_by_status") or {},
+            "forecast": body.get("forecast", {}), "alerts": body.get("notify", {}).get("alerts") or {},
+            "suppliers": body.get("orders", {}).get("suppliers") or {},
+            "freshness": body.get("ingest", {}).get("freshness") or {}}
+
+
 def kpi_tiles(kpis: dict, t) -> list[dict]:
     """One tile per §11 figure, in §11's order; a figure a service does not report yet shows as —."""
     if not isinstance(kpis, dict):
         return []
     stock, alerts, suppliers = kpis.get("stock") or {}, kpis.get("alerts") or {}, kpis.get("suppliers") or {}
-    forecast = kpis.get("forecast") or {}
+    forecast, freshness = kpis.get("forecast") or {}, kpis.get("freshness") or {}
     tta = alerts.get("time_to_acknowledge_s") or {}
     precision = alerts.get("precision")
     tiles = [
@@ -35,6 +47,8 @@ def kpi_tiles(kpis: dict, t) -> list[dict]:
         {"name": "alert_precision", "value": _pct(precision) if precision is not None else t("not_measured")},
         {"name": "tta", "value": f"{_minutes(tta.get('p50'))} / {_minutes(tta.get('p90'))}"},
         {"name": "otif", "value": _pct(suppliers.get("otif_rate"))},
+        {"name": "freshness", "value": _minutes(freshness.get("max_arrival_age_s")),
+         "note": t("stale_sources", n=freshness["stale"]) if freshness.get("stale") else ""},
     ]
     return [tile for tile in tiles if kpis or tile["value"] != "—"]
 

@@ -56,6 +56,14 @@ class Upstream:
     async def get(self, service: str, path: str, token: str, **params: Any) -> Reply:
         return await self.call("GET", service, path, token=token, params=params)
 
+    async def get_or_gap(self, service: str, path: str, token: str, **params: Any) -> Reply:
+        """A figure a page can do without: a service that does not answer in time leaves a gap (504), not an
+        error page."""
+        try:
+            return await self.get(service, path, token, **params)
+        except UpstreamDown:
+            return Reply(504, None)
+
     async def post(self, service: str, path: str, token: str | None, body: Any = None) -> Reply:
         return await self.call("POST", service, path, token=token, json=body)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.forecast import models, routes
+from services.forecast import kpi_routes, models, routes
 from services.forecast.closing import forecast_decided_through
 from services.forecast.consumers import history_consumer
 from services.forecast.day_close import DayCloser
@@ -22,4 +22,4 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
     runtime.consumers.append(history_consumer(event_clock=clock.is_event))
     forecaster = Forecaster(runtime, ForecastSettings())
     runtime.tasks.append(DayCloser(forecaster).run if clock.is_event else forecaster.run)
-    return build_app(runtime, title="Replenish forecast", routers=[routes.router])
+    return build_app(runtime, title="Replenish forecast", routers=[routes.router, kpi_routes.router])

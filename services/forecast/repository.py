@@ -194,12 +194,15 @@ async def get_forecast(session: AsyncSession, location: str, sku: str) -> dict |
 
 
 async def list_forecasts(session: AsyncSession, *, location: str | None, sku: str | None, limit: int,
-                         offset: int) -> list[dict]:
+                         offset: int, after: tuple[str, str] | None = None) -> list[dict]:
+    """In (location, sku) order; `after` is the last key of the previous page (the cursor)."""
     stmt = select(forecasts.c.payload)
     if location:
         stmt = stmt.where(forecasts.c.location == location)
     if sku:
         stmt = stmt.where(forecasts.c.sku == sku)
+    if after:
+        stmt = stmt.where(tuple_(forecasts.c.location, forecasts.c.sku) > after)
     rows = await session.execute(stmt.order_by(forecasts.c.location, forecasts.c.sku).limit(limit).offset(offset))
     return [r.payload for r in rows]
 

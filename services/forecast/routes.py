@@ -8,13 +8,15 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
 from services.forecast import repository as repo
+from services.forecast.schemas import Forecast, Override
 from shared.http.deps import Planner, Reader
 from shared.http.errors import ApiError
+from shared.http.schemas import Page
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
 
 
-@router.get("/forecasts/{location}/{sku}")
+@router.get("/forecasts/{location}/{sku}", response_model=Forecast)
 async def get_forecast(location: str, sku: str, request: Request, _: Reader) -> dict[str, Any]:
     async with request.app.state.runtime.sessionmaker() as session:
         found = await repo.get_forecast(session, location, sku)
@@ -23,13 +25,21 @@ async def get_forecast(location: str, sku: str, request: Request, _: Reader) -> 
     return found
 
 
-@router.get("/forecasts")
+@router.get("/forecasts", response_model=Page[Forecast])
 async def list_forecasts(request: Request, _: Reader, location: str | None = None, sku: str | None = None,
                          limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                         offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                         offset: Annotated[int, Query(ge=0, description="deprecated: use cursor")] = 0,
+                         cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None
+                         ) -> dict[str, Any]:
+    """Paged by cursor, in (location, sku) order, as every other list (`offset` still works, for old clients)."""
+    if cursor and "|" not in cursor:
+        raise ApiError(422, "cursor must be the next_cursor of a previous page")
+    after = tuple(cursor.split("|", 1)) if cursor else None
     async with request.app.state.runtime.sessionmaker() as session:
-        items = await repo.list_forecasts(session, location=location, sku=sku, limit=limit, offset=offset)
-    return {"items": items}
+        items = await repo.list_forecasts(session, location=location, sku=sku, limit=limit, offset=offset,
+                                          after=after)
+    last = items[-1] if len(items) == limit else None
+    return {"items": items, "next_cursor": f"{last['location']}|{last['sku']}" if last else None}
 
 
 class OverrideRequest(BaseModel):
@@ -51,7 +61,7 @@ class OverrideRequest(BaseModel):
         return self
 
 
-@router.post("/forecasts/{location}/{sku}/overrides", status_code=201)
+@router.post("/forecasts/{location}/{sku}/overrides", status_code=201, response_model=Override)
 async def add_override(location: str, sku: str, body: OverrideRequest, request: Request,
                        who: Planner) -> dict[str, Any]:
     """A planner's override for a period, with a reason and an expiry; the series is re-forecast."""

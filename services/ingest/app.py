@@ -6,7 +6,7 @@ import gc
 
 from fastapi import FastAPI
 
-from services.ingest import models, quarantine, routes
+from services.ingest import kpi_routes, models, quarantine, routes
 from services.ingest.consumers import RAW_TYPES, decode_raw, make_raw_handler
 from services.ingest.freshness import Clock, Watermark, make_watcher, wall_clock
 from services.ingest.handlers import MasterCache
@@ -36,8 +36,9 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock = wall_c
                                           types=RAW_TYPES))
     runtime.tasks.append(make_watcher(clock, watermark, freshness_every_s))
     runtime.tasks.append(tune_gc)
-    app = build_app(runtime, title="Replenish ingest", routers=[routes.router, quarantine.router],
+    app = build_app(runtime, title="Replenish ingest", routers=[routes.router, quarantine.router, kpi_routes.router],
                     watermark=watermark.body, body_rules=[("POST", routes.BATCH_DOORS, routes.MAX_BODY_BYTES)])
     app.state.master_cache = cache
     app.state.watermark = watermark
+    app.state.freshness_clock = clock
     return app

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.notify import link_routes, models, routes
+from services.notify import kpi_routes, link_routes, models, routes
 from services.notify.alert_batch import make_alert_batch
 from services.notify.consumers import ALERT_TYPES, PO_EMAIL_TYPES, PO_TOPICS, TOPICS, make_po_email
 from services.notify.dispatcher import Dispatcher
@@ -32,7 +32,7 @@ def create_app(settings: ServiceSettings | None = None, notify_settings: NotifyS
         "po-emails", PO_TOPICS, make_po_email(mailer.wake.set, lambda: config.current.po_email), batch_size=100,
         types=PO_EMAIL_TYPES))
     runtime.tasks += [dispatcher.run, mailer.run]
-    app = build_app(runtime, title="Replenish notify", routers=[routes.router, link_routes.router])
+    app = build_app(runtime, title="Replenish notify", routers=[routes.router, link_routes.router, kpi_routes.router])
     app.state.dispatcher = dispatcher
     # Per client address; the console's own address counts as one client for everyone it serves.
     app.state.link_rate = RateLimit(notify_settings.link_rate_per_min)

@@ -1,7 +1,7 @@
 """Notify HTTP API: alerts (list, get, ack, resolve), silences, PO emails. No SQL, no rules here."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,14 +11,17 @@ from services.notify import repository as repo
 from services.notify.domain import alert_labels
 from services.notify.schemas import (
     AckRequest,
+    Alert,
     ResolveRequest,
     SilenceRequest,
     alert_json,
     po_email_json,
     silence_json,
 )
+from shared.http.cursor import parse_time_cursor, time_cursor
 from shared.http.deps import Ops, Reader
 from shared.http.errors import ApiError
+from shared.http.schemas import Page
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
@@ -36,7 +39,7 @@ async def _alert(request: Request, alert_id: str) -> dict:
     return alert_json(row, log[alert_id], alert_labels(repo.to_state(row)))
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=Page[Alert])
 async def list_alerts(request: Request, _: Reader,
                       status: Literal["firing", "acknowledged", "resolved"] | None = None,
                       severity: Literal["info", "warning", "critical"] | None = None,
@@ -55,30 +58,20 @@ async def list_alerts(request: Request, _: Reader,
 
 
 def _cursor(row: Any) -> str:
-    # UTC with a Z: a "+00:00" put unencoded into a query string would arrive as a space
-    return f"{row['last_fired_at'].astimezone(UTC).isoformat().replace('+00:00', 'Z')}|{row['id']}"
+    return time_cursor(row["last_fired_at"], row["id"])
 
 
 def _after(cursor: str | None) -> tuple[datetime, str] | None:
     """A previous page's next_cursor: `<last_fired_at ISO 8601>|<id>` of its last alert."""
-    if not cursor:
-        return None
-    at, _, alert_id = cursor.partition("|")
-    try:
-        when = datetime.fromisoformat(at)
-    except ValueError:
-        when = None
-    if not alert_id or when is None or when.tzinfo is None:
-        raise ApiError(422, "cursor must be the next_cursor of a previous page")
-    return when, alert_id
+    return parse_time_cursor(cursor)
 
 
-@router.get("/alerts/{alert_id}")
+@router.get("/alerts/{alert_id}", response_model=Alert)
 async def get_alert(alert_id: str, request: Request, _: Reader) -> dict:
     return await _alert(request, alert_id)
 
 
-@router.post("/alerts/{alert_id}/ack")
+@router.post("/alerts/{alert_id}/ack", response_model=Alert)
 async def ack_alert(alert_id: str, request: Request, principal: Ops, body: AckRequest | None = None) -> dict:
     async with _runtime(request).uow() as uow:
         await handlers.acknowledge_alert(uow, alert_id, actor=principal.name, comment=body and body.comment)
@@ -86,7 +79,7 @@ async def ack_alert(alert_id: str, request: Request, principal: Ops, body: AckRe
     return await _alert(request, alert_id)
 
 
-@router.post("/alerts/{alert_id}/resolve")
+@router.post("/alerts/{alert_id}/resolve", response_model=Alert)
 async def resolve_alert(alert_id: str, request: Request, principal: Ops,
                         body: ResolveRequest | None = None) -> dict:
     async with _runtime(request).uow() as uow:

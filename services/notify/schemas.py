@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from services.notify.domain import Matcher, parse_matcher
 from services.notify.domain.matchers import make_matcher
+from shared.http.schemas import Open
 
 
 class AckRequest(BaseModel):
@@ -85,3 +86,40 @@ def po_email_json(row: Any) -> dict[str, Any]:
             "filename": row["filename"], "status": row["status"], "reason": row["reason"],
             "attempts": row["attempts"], "last_error": row["last_error"],
             "created_at": _iso(row["created_at"]), "at": _iso(row["at"])}
+
+
+
+class AlertHistory(Open):
+    at: str
+    actor: str
+    action: str
+    comment: str | None = None
+
+
+class DeliveryLog(Open):
+    channel: str
+    status: str
+    attempts: int
+    at: str | None = None
+
+
+class Alert(Open):
+    """docs/contract.md §6; times as ISO 8601 text."""
+
+    id: str
+    key: str
+    type: str
+    severity: str
+    status: str
+    sku: str | None = None
+    location: str | None = None
+    supplier_id: str | None = None
+    summary: str
+    explanation: dict[str, Any] = {}
+    first_fired_at: str | None = None
+    last_fired_at: str | None = None
+    acked_by: str | None = None
+    acked_at: str | None = None
+    ack_comment: str | None = None
+    history: list[AlertHistory] = []
+    deliveries: list[DeliveryLog] = []

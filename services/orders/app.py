@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.orders import models, routes
+from services.orders import kpi_routes, models, routes
 from services.orders import repository as repo
 from services.orders.actions import NotFound
 from services.orders.consumers import consumer_specs
@@ -83,7 +83,8 @@ def create_app(settings: ServiceSettings | None = None, orders: OrdersSettings |
         await run_sender(rt, stop, cfg, clock)
 
     runtime.tasks.extend([timers, sender])
-    app = build_app(runtime, title="Replenish orders", routers=[routes.router], on_start=_clock_seeder(clock))
+    app = build_app(runtime, title="Replenish orders", routers=[routes.router, kpi_routes.router],
+                    on_start=_clock_seeder(clock))
     app.state.orders_settings = cfg
     app.state.orders_clock = clock
     _install_domain_errors(app)

@@ -75,8 +75,12 @@ async def claim_pos(session: AsyncSession, where: Any, limit: int = 100) -> list
 
 
 async def list_pos(session: AsyncSession, *, status: str | None = None, supplier_id: str | None = None,
-                   sent_only: bool = False, limit: int = 500) -> list[PurchaseOrder]:
+                   sent_only: bool = False, limit: int = 500,
+                   after: tuple[datetime, str] | None = None) -> list[PurchaseOrder]:
+    """Newest first (ties by po_id); `after` = (created_at, po_id) of the previous page's last PO."""
     stmt = select(PO.data).order_by(PO.created_at.desc(), PO.po_id).limit(limit)
+    if after:
+        stmt = stmt.where(or_(PO.created_at < after[0], and_(PO.created_at == after[0], PO.po_id > after[1])))
     if status:
         stmt = stmt.where(PO.status == status)
     if supplier_id:

@@ -37,6 +37,7 @@ from services.orders.schemas import (
 )
 from services.orders.views import detail, for_supplier, summary
 from shared.auth.principals import Principal
+from shared.http.cursor import parse_time_cursor, time_cursor
 from shared.http.deps import Admin, Approver, Reader, Supplier, require
 from shared.http.errors import ApiError
 
@@ -69,12 +70,18 @@ async def _detail(request: Request, po: PurchaseOrder) -> dict[str, Any]:
 @router.get("/purchase-orders")
 async def list_purchase_orders(request: Request, _: Reader, status: str | None = None,
                                supplier_id: str | None = None,
-                               limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> dict[str, Any]:
+                               limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+                               cursor: Annotated[str | None, Query(description="next_cursor of the previous page")]
+                               = None) -> dict[str, Any]:
+    """Newest first; `next_cursor` (null on the last page) continues the listing."""
     if status and status not in STATUSES:
         raise ApiError(422, f"status must be one of {', '.join(STATUSES)}")
     async with _runtime(request).sessionmaker() as session:
-        pos = await repo.list_pos(session, status=status, supplier_id=supplier_id, limit=limit)
-    return {"items": [summary(po) for po in pos]}
+        pos = await repo.list_pos(session, status=status, supplier_id=supplier_id, limit=limit,
+                                  after=parse_time_cursor(cursor))
+    last = pos[-1] if len(pos) == limit else None
+    return {"items": [summary(po) for po in pos],
+            "next_cursor": time_cursor(last.created_at, last.po_id) if last else None}
 
 
 @router.get("/purchase-orders/{po_id}")

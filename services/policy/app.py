@@ -5,7 +5,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from services.policy import decider, models, routes, segmenter
+from services.policy import decider, kpi_routes, models, routes, segmenter
 from services.policy.batch import apply_batch
 from services.policy.handlers import HANDLERS, TOPICS
 from shared.bus.types import EventTypes
@@ -44,4 +44,4 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     else:
         runtime.tasks.append(decider.run)
         runtime.tasks.append(segmenter.run)
-    return build_app(runtime, title="Replenish policy", routers=[routes.router])
+    return build_app(runtime, title="Replenish policy", routers=[routes.router, kpi_routes.router])

@@ -207,3 +207,18 @@ forecast_history = Table(
     Column("as_of", Date, primary_key=True),
     Column("payload", JSONB, nullable=False),
 )
+
+# One row per key and local day: the levels of that day's latest decision, so a chart can draw the reorder point
+# and order-up-to over time (the on-hand of each day is rebuilt from the ledger: kpis.py).
+position_days = Table(
+    "position_days", metadata,
+    Column("location", String(200), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("on_hand", Float, nullable=False),
+    Column("reorder_point", Float, nullable=False),
+    Column("order_up_to", Float, nullable=False),
+    Column("safety_stock", Float, nullable=False),
+)

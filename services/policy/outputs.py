@@ -50,7 +50,8 @@ async def write_decisions(uow: UnitOfWork, decided: list[Decided]) -> None:
 
 
 # Reorders (a plain insert: an id taken meanwhile by another replica fails the pass, which then decides its
-# keys one at a time), alert states and positions; the three tables are written independently of each other.
+# keys one at a time), alert states, positions and their levels of the day; the tables are written independently
+# of each other.
 WRITE_PASS = """
 WITH new_reorders AS (
   INSERT INTO policy.reorders (reorder_id, location, sku, kind, quantity, decided_at, status, payload)
@@ -63,6 +64,19 @@ WITH new_reorders AS (
   SELECT * FROM unnest(CAST(:a_keys AS text[]), CAST(:a_statuses AS text[]), CAST(:a_severities AS text[]),
     CAST(:a_sinces AS timestamptz[]))
   ON CONFLICT (key) DO UPDATE SET status = excluded.status, severity = excluded.severity, since = excluded.since
+), day_levels AS (
+  INSERT INTO policy.position_days (location, sku, day, as_of, status, on_hand, reorder_point, order_up_to,
+    safety_stock)
+  SELECT v.location, v.sku, CAST(v.as_of AT TIME ZONE COALESCE(z.name, 'UTC') AS date), v.as_of, v.status, v.on_hand,
+    v.rop, v.s, v.ss
+  FROM unnest(CAST(:p_locs AS text[]), CAST(:p_skus AS text[]), CAST(:p_statuses AS text[]),
+    CAST(:p_ats AS timestamptz[]), CAST(:p_on_hand AS float8[]), CAST(:p_rop AS float8[]), CAST(:p_s AS float8[]),
+    CAST(:p_ss AS float8[])) AS v(location, sku, status, as_of, on_hand, rop, s, ss)
+  LEFT JOIN policy.locations loc ON loc.location = v.location
+  LEFT JOIN pg_timezone_names z ON z.name = loc.data->>'timezone'
+  ON CONFLICT (location, sku, day) DO UPDATE SET as_of = excluded.as_of, status = excluded.status,
+    on_hand = excluded.on_hand, reorder_point = excluded.reorder_point, order_up_to = excluded.order_up_to,
+    safety_stock = excluded.safety_stock WHERE excluded.as_of >= policy.position_days.as_of
 )
 INSERT INTO policy.positions (location, sku, status, as_of, data)
 SELECT v.location, v.sku, v.status, v.as_of, CAST(v.data AS jsonb)
@@ -88,7 +102,13 @@ def _state_arrays(states: dict[str, Any]) -> dict[str, list[Any]]:
 def _position_arrays(decided: list[Decided]) -> dict[str, list[Any]]:
     return {"p_locs": [d.position.location for d in decided], "p_skus": [d.position.sku for d in decided],
             "p_statuses": [d.position.status for d in decided], "p_ats": [d.position.as_of for d in decided],
-            "p_data": [json.dumps(d.stored) for d in decided]}
+            "p_data": [json.dumps(d.stored) for d in decided],
+            **{f"p_{name}": [float(getattr(d.position, field)) for d in decided]
+               for name, field in LEVELS.items()}}
+
+
+# position_days keeps these per key and local day (the chart's levels over time)
+LEVELS = {"on_hand": "on_hand", "rop": "reorder_point", "s": "order_up_to", "ss": "safety_stock"}
 
 
 def _fields(decision: Any) -> dict[str, Any]:

@@ -8,15 +8,17 @@ from fastapi import APIRouter, Body, Query, Request
 from services.policy import repository as repo
 from services.policy.domain.rules import RuleError, parse_rules
 from services.policy.models import rules
+from services.policy.schemas import Explain, Position, Reorder, RuleSet
 from shared.http.deps import Planner, Reader
 from shared.http.errors import ApiError
+from shared.http.schemas import Page
 
 router = APIRouter(prefix="/v1", tags=["policy"])
 STATUSES = ("ok", "watch", "critical", "stockout", "overstock")
 REORDER_STATUSES = ("open", "confirmed", "closed")
 
 
-@router.get("/positions/{location}/{sku}")
+@router.get("/positions/{location}/{sku}", response_model=Position)
 async def get_position(location: str, sku: str, request: Request, _: Reader) -> dict[str, Any]:
     async with request.app.state.runtime.sessionmaker() as session:
         found = await repo.get_position(session, location, sku)
@@ -25,7 +27,7 @@ async def get_position(location: str, sku: str, request: Request, _: Reader) -> 
     return found
 
 
-@router.get("/positions/{location}/{sku}/explain")
+@router.get("/positions/{location}/{sku}/explain", response_model=Explain)
 async def explain_position(location: str, sku: str, request: Request, _: Reader) -> dict[str, Any]:
     """Why did (or didn't) it reorder: the decision, its inputs and formulas, the last reorder and segment."""
     async with request.app.state.runtime.sessionmaker() as session:
@@ -43,7 +45,7 @@ async def explain_position(location: str, sku: str, request: Request, _: Reader)
                         "annual_value": segment.annual_value} if segment else None}
 
 
-@router.get("/reorders")
+@router.get("/reorders", response_model=Page[Reorder])
 async def list_reorders(request: Request, _: Reader, location: str | None = None, sku: str | None = None,
                         status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                         cursor: str | None = None) -> dict[str, Any]:
@@ -56,7 +58,7 @@ async def list_reorders(request: Request, _: Reader, location: str | None = None
     return {"items": items, "next_cursor": items[-1]["reorder_id"] if len(items) == limit else None}
 
 
-@router.get("/positions")
+@router.get("/positions", response_model=Page[Position])
 async def list_positions(request: Request, _: Reader, status: str | None = None, location: str | None = None,
                          sku: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                          cursor: str | None = None) -> dict[str, Any]:
@@ -72,14 +74,14 @@ async def list_positions(request: Request, _: Reader, status: str | None = None,
     return {"items": items, "next_cursor": f"{last['location']}|{last['sku']}" if last else None}
 
 
-@router.get("/rules")
+@router.get("/rules", response_model=RuleSet)
 async def get_rules(request: Request, _: Reader) -> dict[str, Any]:
     async with request.app.state.runtime.sessionmaker() as session:
         current = await repo.current_rules(session)
     return current.doc if current else {"version": 0, "rules": []}
 
 
-@router.put("/rules")
+@router.put("/rules", response_model=RuleSet)
 async def put_rules(body: Annotated[Any, Body()], request: Request, who: Planner) -> dict[str, Any]:
     """Replace the rule set; validated first, stored as a new version, applied on the next decision."""
     if isinstance(body, dict) and "version" in body and not isinstance(body["version"], int):

@@ -15,6 +15,7 @@ from shared.http.deps import Admin, Reader, current_principal
 from shared.http.docs import serve_local_docs
 from shared.http.errors import ERROR_RESPONSES, ApiError, SafeJSONResponse, install_error_handlers
 from shared.http.guard import DEFAULT_BODY_LIMIT, BodyLimit, BodyRule, checked_parameters
+from shared.http.schemas import Health, IssuedToken, Ready, Watermark, WhoAmI
 from shared.observability.logging import configure_logging
 from shared.service import ServiceRuntime
 
@@ -33,11 +34,12 @@ class TokenRequest(BaseModel):
 def ops_router(watermark: WatermarkFn | None) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/healthz", tags=["ops"])
+    @router.get("/healthz", tags=["ops"], response_model=Health)
     async def healthz() -> dict:
         return {"status": "ok"}
 
-    @router.get("/readyz", tags=["ops"])
+    @router.get("/readyz", tags=["ops"], responses={200: {"model": Ready}, 503: {"model": Ready,
+                                                                                "description": "Not ready"}})
     async def readyz(request: Request) -> JSONResponse:
         runtime: ServiceRuntime = request.app.state.runtime
         checks = await runtime.ready()
@@ -48,16 +50,17 @@ def ops_router(watermark: WatermarkFn | None) -> APIRouter:
         return JSONResponse(body,
                             status_code=200 if all(checks.values()) else 503)
 
-    @router.get("/metrics", tags=["ops"])
+    @router.get("/metrics", tags=["ops"], responses={200: {"content": {"text/plain": {}},
+                                                           "description": "Prometheus text format"}})
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @router.get("/v1/whoami", tags=["auth"])
+    @router.get("/v1/whoami", tags=["auth"], response_model=WhoAmI)
     async def whoami(principal: Annotated[Principal, Depends(current_principal)]) -> dict:
         """The caller's principal (any role): how the console learns who a token belongs to."""
         return {"name": principal.name, "role": principal.role}
 
-    @router.get("/v1/watermark", tags=["ops"])
+    @router.get("/v1/watermark", tags=["ops"], response_model=Watermark)
     async def get_watermark(request: Request, _: Reader) -> dict:
         runtime: ServiceRuntime = request.app.state.runtime
         body = watermark(runtime) if watermark else {}
@@ -71,7 +74,7 @@ def ops_router(watermark: WatermarkFn | None) -> APIRouter:
         body.setdefault("outbox_backlog", runtime.relay.backlog if runtime.relay else None)
         return body
 
-    @router.post("/v1/tokens", status_code=201, tags=["auth"])
+    @router.post("/v1/tokens", status_code=201, tags=["auth"], response_model=IssuedToken)
     async def issue_token(body: TokenRequest, request: Request, _: Admin) -> dict:
         if body.role not in ROLES:
             raise ApiError(422, f"role must be one of {', '.join(ROLES)}")

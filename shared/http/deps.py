@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth.principals import Principal
 from shared.http.errors import ApiError
@@ -17,12 +18,18 @@ ADMINS = ("admin",)
 SUPPLIERS = ("supplier",)
 
 
-async def current_principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+# Declared as an OpenAPI security scheme, so /docs offers Authorize and sends the token with "Try it out".
+# auto_error off: a missing or non-bearer header gets the contract's 401 body below, not FastAPI's 403.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="A token of `replenish up` (endpoints.json) or of `POST /v1/tokens`")
+
+
+async def current_principal(request: Request,
+                            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> Principal:
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         raise ApiError(401, "missing bearer token")
-    principal = await request.app.state.tokens.lookup(token.strip())
+    principal = await request.app.state.tokens.lookup(token)
     if principal is None:
         raise ApiError(401, "invalid or revoked token")
     return principal

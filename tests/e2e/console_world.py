@@ -78,9 +78,9 @@ def console_world(tmp_path_factory) -> Iterator[World]:
            "REPLENISH_CONSOLE_RECHECK_S": "1"}
     env.pop("REPLENISH_PUBLIC_URL", None)  # the console's own address, as `replenish up` chooses it
     platform = Platform(Path(tmp_path_factory.mktemp("console-data")), env=env)
-    platform.start()
-    world = World(platform, chat, Client(platform))
-    try:
+    try:  # a start that fails (a service not ready in time) must not leave its children running
+        platform.start()
+        world = World(platform, chat, Client(platform))
         events = [e for sku in SKUS for e in history(28, sku=sku, daily=10)]
         assert world.client.call("POST", "ingest", "/v1/events", role="ingest", json=events).status_code == 200
         ready = wait_for(lambda: all(world.alert(s) for s in SKUS) and world.client.get(

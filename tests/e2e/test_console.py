@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import wait_for
+from tests.e2e.console_world import SKUS
 
 pytestmark = pytest.mark.e2e
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -108,3 +109,26 @@ def test_every_service_serves_its_docs_without_another_host(console_world):
         assert page.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in page.text, name
         assert not re.search(r'(src|href)="https?://', page.text), name
         assert httpx.get(f"{base}/docs-assets/swagger-ui.css", timeout=30).status_code == 200
+
+
+def test_every_service_computes_its_kpis_and_the_overview_shows_them(console_world):
+    """§11: the services compute the figures (their /v1/kpis), the console only shows them."""
+    found = {name: console_world.client.get(name, "/v1/kpis") for name in ("policy", "forecast", "notify", "orders",
+                                                                            "ingest")}
+    stock = found["policy"]["stock"]
+    assert stock["sku_location_days"] >= len(SKUS) * 28 and 0 < stock["in_stock_rate"] <= 1
+    assert stock["inventory_value"] >= 0 and sum(found["policy"]["positions_by_status"].values()) >= len(SKUS)
+    assert found["notify"]["alerts"]["fired"] >= len(SKUS) and found["notify"]["alerts"]["precision"] is None
+    assert found["ingest"]["freshness"]["sources"] >= 1 and "suppliers" in found["orders"]
+    assert "by_class" in found["forecast"]
+    page = signed_in(console_world, "planner").get("/").text
+    in_stock = f"{stock['in_stock_rate'] * 100:.1f}%"
+    assert in_stock in page and "not yet measured" in page
+
+
+def test_the_sku_chart_draws_sales_history_and_levels_over_time(console_world):
+    days = console_world.client.get("policy", "/v1/positions/store-1/SKU-A/history?days=56")
+    sales = console_world.client.get("forecast", "/v1/forecasts/store-1/SKU-A/history?days=56")
+    assert len(days["items"]) >= 28 and sum(d["quantity"] for d in sales["items"]) > 0
+    page = signed_in(console_world, "planner").get("/positions/store-1/SKU-A").text
+    assert 'class="sales"' in page and "level-past" in page

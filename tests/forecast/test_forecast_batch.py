@@ -130,3 +130,17 @@ def test_forecasts_keep_batch_order_and_survive_pickling():
 def test_invalid_quantile_level_is_rejected():
     with pytest.raises(ValueError):
         one(SeriesHistory("s:1", MONDAY, np.ones(30)), quantiles=(1.5,))
+
+
+def test_residual_std_widens_when_errors_persist_across_days_and_not_when_they_are_independent():
+    from services.forecast.domain.batch import residual_std
+
+    rng = np.random.default_rng(1)
+    independent = rng.normal(0.0, 2.0, (1, 3 * 28))
+    # the same daily σ, but each week's errors share one level error (a forecast off for a while)
+    persistent = np.repeat(rng.normal(0.0, 2.0, (1, 12)), 7, axis=1)
+    assert residual_std(independent, 28)[0] == pytest.approx(float(np.std(independent)), rel=0.35)
+    assert residual_std(persistent, 28)[0] > 2.0 * float(np.std(persistent))
+    censored = independent.copy()
+    censored[0, :5] = np.nan  # a week with too few known days does not count; nothing becomes NaN
+    assert np.isfinite(residual_std(censored, 28)).all()

@@ -1,6 +1,7 @@
 """Overview, positions (filters, paging) and one SKU-location with its chart, explanation and open POs."""
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from typing import Any
 
@@ -8,25 +9,29 @@ from fastapi import APIRouter, Request
 
 from services.console.charts import StockChart, stock_chart_svg
 from services.console.i18n import language, translator
-from services.console.kpis import kpi_tiles, status_bars
+from services.console.kpis import gather_kpis, kpi_tiles, status_bars
 from services.console.web import Refused, SignedIn, render, upstream
 
 router = APIRouter(include_in_schema=False)
 STATUSES = ("stockout", "critical", "watch", "ok", "overstock")
+HISTORY_DAYS = 56  # eight weeks of the past beside the forecast's horizon
 OPEN_PO = ("proposed", "pending_approval", "approved", "sent", "acknowledged", "shipped", "partially_received")
 
 
 @router.get("/")
 async def overview(request: Request, session: SignedIn):
     up = upstream(request)
-    kpis = await up.get("policy", "/v1/kpis", session.token)
-    firing = await up.get("notify", "/v1/alerts", session.token, status="firing", limit=10)
-    pending = await up.get("orders", "/v1/purchase-orders", session.token, status="pending_approval", limit=10)
-    sources = await up.get("ingest", "/v1/sources", session.token)
+    # each service computes its own figures (its /v1/kpis); the console asks them all at once and only shows them
+    policy, forecast, notify, orders, ingest, firing, pending, sources = await asyncio.gather(
+        *(up.get_or_gap(name, "/v1/kpis", session.token) for name in ("policy", "forecast", "notify", "orders",
+                                                                       "ingest")),
+        up.get("notify", "/v1/alerts", session.token, status="firing", limit=10),
+        up.get("orders", "/v1/purchase-orders", session.token, status="pending_approval", limit=10),
+        up.get("ingest", "/v1/sources", session.token))
+    kpis = gather_kpis(policy=policy, forecast=forecast, notify=notify, orders=orders, ingest=ingest)
     t = translator(language(request))
-    return render(request, "overview.html", session, tiles=kpi_tiles(kpis.body if kpis.ok else {}, t),
-                  status_chart=status_bars(kpis.body if kpis.ok else {}, t), alerts=firing.items(),
-                  pending=pending.items(), sources=sources.items())
+    return render(request, "overview.html", session, tiles=kpi_tiles(kpis, t), status_chart=status_bars(kpis, t),
+                  window=kpis.get("window"), alerts=firing.items(), pending=pending.items(), sources=sources.items())
 
 
 @router.get("/positions")
@@ -54,13 +59,18 @@ def _day(value: Any) -> date | None:
             return None
 
 
-def chart_for(position: dict, forecast: dict | None, sales: list[dict], t) -> str:
+LEVELS = ("on_hand", "reorder_point", "order_up_to")
+
+
+def chart_for(position: dict, forecast: dict | None, sales: list[dict], t, days: list[dict] = ()) -> str:
+    """`sales`: forecast's demand history; `days`: policy's position history (on-hand, ROP and S per day)."""
     horizon = [(d, float(row.get("p10") or 0), float(row.get("mean") or 0), float(row.get("p90") or 0))
                for row in (forecast or {}).get("horizon", []) if (d := _day(row.get("date")))]
-    levels = {k: float(position[k]) for k in ("on_hand", "reorder_point", "order_up_to")
-              if isinstance(position.get(k), int | float)}
+    levels = {k: float(position[k]) for k in LEVELS if isinstance(position.get(k), int | float)}
     history = [(d, float(row.get("quantity") or 0)) for row in sales if (d := _day(row.get("date")))]
-    chart = StockChart(sales=history, forecast=horizon, levels=levels, today=_day(position.get("as_of")))
+    past = {k: [(d, float(row[k])) for row in days
+                if (d := _day(row.get("date"))) and isinstance(row.get(k), int | float)] for k in levels}
+    chart = StockChart(sales=history, forecast=horizon, levels=levels, today=_day(position.get("as_of")), history=past)
     legend = {"band": t("band"), "forecast": t("forecast_mean"), "on_hand": t("on_hand"),
               "reorder_point": t("reorder_point"), "order_up_to": t("order_up_to")}
     return stock_chart_svg(chart, title=t("chart"), legend=legend)
@@ -74,13 +84,15 @@ async def position(request: Request, session: SignedIn, location: str, sku: str)
         raise Refused(404, "not_found")
     if not found.ok:
         raise Refused(502, "refused", why=found.message)
-    forecast = await up.get("forecast", f"/v1/forecasts/{location}/{sku}", session.token)
-    sales = await up.get("forecast", f"/v1/forecasts/{location}/{sku}/history", session.token, days=56)
-    orders = await up.get("orders", "/v1/purchase-orders", session.token, limit=200)
+    forecast, sales, days, orders = await asyncio.gather(
+        up.get("forecast", f"/v1/forecasts/{location}/{sku}", session.token),
+        up.get("forecast", f"/v1/forecasts/{location}/{sku}/history", session.token, days=HISTORY_DAYS),
+        up.get("policy", f"/v1/positions/{location}/{sku}/history", session.token, days=HISTORY_DAYS),
+        up.get("orders", "/v1/purchase-orders", session.token, limit=200))
     open_pos = [po for po in orders.items() if po.get("status") in OPEN_PO
                 and any(line.get("sku") == sku and line.get("location") == location for line in po.get("lines", []))]
     t = translator(language(request))
-    svg = chart_for(found.body, forecast.body if forecast.ok else None, sales.items(), t)
+    svg = chart_for(found.body, forecast.body if forecast.ok else None, sales.items(), t, days.items())
     return render(request, "position.html", session, p=found.body, chart=svg, open_pos=open_pos,
                   forecast=forecast.body if forecast.ok else None,
                   explanation=flat(found.body.get("explanation") or {}))
