@@ -1,6 +1,7 @@
 """Policy's KPI and position-history reads (docs/contract.md, extensions): the console's overview and chart."""
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, date, datetime
 
@@ -62,17 +63,21 @@ CACHE_S = 60.0  # the figures move by the day; recomputing them for every overvi
 @router.get("/kpis", response_model=PolicyKpis)
 async def policy_kpis(request: Request, _: Reader, window: KpiWindow, location: str | None = None) -> dict:
     """Cached for a minute per (days, end, location): the answer says when it was computed (`computed_at`)."""
-    cache: dict = getattr(request.app.state, "kpi_cache", None) or {}
-    request.app.state.kpi_cache = cache
-    key, now = (window.days, window.end, location), time.monotonic()
-    if key in cache and now - cache[key][0] < CACHE_S:
-        return cache[key][1]
-    async with request.app.state.runtime.sessionmaker() as session:
-        span = window.resolve(await kpis.latest_day(session, location))
-        found = await kpis.stock_kpis(session, span, location) if span else {"stock": _nothing(),
-                                                                             "positions_by_status": {}}
-    answer = {"window": window.out(span), **found, "computed_at": datetime.now(UTC)}
-    cache[key] = (now, answer)
+    state = request.app.state
+    if not hasattr(state, "kpi_cache"):
+        state.kpi_cache, state.kpi_locks = {}, {}
+    key = (window.days, window.end, location)
+    # one computation per key at a time: callers that time out and ask again wait for it instead of piling up
+    async with state.kpi_locks.setdefault(key, asyncio.Lock()):
+        now = time.monotonic()
+        if key in state.kpi_cache and now - state.kpi_cache[key][0] < CACHE_S:
+            return state.kpi_cache[key][1]
+        async with state.runtime.sessionmaker() as session:
+            span = window.resolve(await kpis.latest_day(session, location))
+            found = await kpis.stock_kpis(session, span, location) if span else {"stock": _nothing(),
+                                                                                 "positions_by_status": {}}
+        answer = {"window": window.out(span), **found, "computed_at": datetime.now(UTC)}
+        state.kpi_cache[key] = (time.monotonic(), answer)
     return answer
 
 
