@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from services.console.alerts_words import VERDICTS, with_verdict
 from services.console.web import Post, Refused, SignedIn, back_to, render, upstream
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 ALERT_STATUSES = ("firing", "acknowledged", "resolved")
 
 

@@ -11,7 +11,7 @@ from services.console.sessions import COOKIE
 from services.console.upstream import UpstreamDown
 from services.console.web import Post, Refused, back_to, render, safe_next, store
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 YEAR_S = 365 * 24 * 3600
 
 

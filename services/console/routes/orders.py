@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 
 from services.console.web import Post, Refused, SignedIn, back_to, render, upstream
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 PO_STATUSES = ("pending_approval", "proposed", "approved", "sent", "acknowledged", "shipped",
                "partially_received", "received", "rejected", "cancelled")
 

@@ -12,7 +12,7 @@ from services.console.i18n import language, translator
 from services.console.kpis import gather_kpis, kpi_tiles, status_bars
 from services.console.web import Refused, SignedIn, render, upstream
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 STATUSES = ("stockout", "critical", "watch", "ok", "overstock")
 HISTORY_DAYS = 56  # eight weeks of the past beside the forecast's horizon
 OPEN_PO = ("proposed", "pending_approval", "approved", "sent", "acknowledged", "shipped", "partially_received")
