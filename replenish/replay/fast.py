@@ -45,19 +45,8 @@ from replenish.replay.dataset import Key, Selection, load, select
 from replenish.replay.drive import Played
 from replenish.replay.fast_forecast import FitJob, Forecast, History, Plan, PromoRow, SeriesRow
 from replenish.replay.fast_forecast import Settings as FitSettings
-from replenish.replay.fast_policy import (
-    Book,
-    ForecastMatrix,
-    KeyState,
-    ParamArrays,
-    decide,
-    demand_arrays,
-    fallback_sales,
-    key_inputs,
-    screen,
-    screen_knows_params,
-    static_rules,
-)
+from replenish.replay.fast_policy import Book, KeyState, decide, fallback_sales, key_inputs, static_rules
+from replenish.replay.fast_screen import ForecastMatrix, ParamArrays, demand_arrays, screen, screen_knows_params
 from replenish.replay.fast_setup import Fitter, Master, Seconds, rules_for
 from replenish.replay.fast_world import WorldSide
 from replenish.replay.feed import Supply, announced_on, promotion_runs

@@ -142,7 +142,7 @@ async def record_outcome(runtime: ServiceRuntime, cfg: OrdersSettings, row: Any,
 async def _attempt(runtime: ServiceRuntime, cfg: OrdersSettings, client: httpx.AsyncClient, row: Any,
                    url: str, secret: str, rng: random.Random, clock: Clock) -> None:
     try:
-        started = utcnow()
+        started = utcnow()  # transport (§10): the push schedule and its retries run on the wall clock
         code, error = await _post(client, row, url, secret)
         await record_outcome(runtime, cfg, row, code, error, rng, clock, started)
     except Exception:

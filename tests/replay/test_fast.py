@@ -13,7 +13,8 @@ from replenish.replay import fast
 from replenish.replay.dataset import load, select
 from replenish.replay.fast import Simulation, rules_for, simulate
 from replenish.replay.fast_forecast import Plan, Settings
-from replenish.replay.fast_policy import Book, screen_knows_params, static_rules
+from replenish.replay.fast_policy import Book, static_rules
+from replenish.replay.fast_screen import screen_knows_params
 from replenish.replay.report import DECISION_COLUMNS
 from replenish.replay.run import Options, supplies
 from replenish.replay.simulate_cli import simulate as simulate_command
