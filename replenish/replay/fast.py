@@ -45,7 +45,7 @@ from replenish.replay.dataset import Key, Selection, load, select
 from replenish.replay.drive import Played
 from replenish.replay.fast_forecast import FitJob, Forecast, History, Plan, PromoRow, SeriesRow
 from replenish.replay.fast_forecast import Settings as FitSettings
-from replenish.replay.fast_policy import Book, KeyState, decide, fallback_sales, key_inputs, static_rules
+from replenish.replay.fast_policy import Book, KeyState, decide, fallback_sales, key_inputs, member, static_rules
 from replenish.replay.fast_screen import ForecastMatrix, ParamArrays, demand_arrays, screen, screen_knows_params
 from replenish.replay.fast_setup import Fitter, Master, Seconds, rules_for
 from replenish.replay.fast_world import WorldSide
@@ -56,8 +56,11 @@ from services.forecast.settings import ForecastSettings
 from services.orders.settings import OrdersSettings
 from services.policy.decide import resolve_params
 from services.policy.domain.assemble import blend_lead_time
+from services.policy.domain.formulas import protection_sigma
 from services.policy.domain.model import DemandView, PolicyParams, ReorderDecision, Stock
+from services.policy.domain.pooling import K_DECIMALS, Factors, PoolKey, shared_factors
 from services.policy.domain.promotions import DEFAULT_UPLIFT
+from services.policy.inputs import KeyInputs
 from services.policy.settings import PolicySettings
 from shared.events.markers import day_end
 
@@ -120,11 +123,12 @@ class Simulation(WorldSide):
 
     def _promotions(self) -> None:
         """Each promoted run of days, announced 28 days ahead (never before the first day), as the driver posts
-        them; and the uplift policy applies on each promoted day (the replay's promotions carry none:
-        DEFAULT_UPLIFT)."""
+        them; and the uplift policy applies on each promoted day once it is announced (the replay's promotions
+        carry none: DEFAULT_UPLIFT)."""
         self.promos: list[PromoRow] = []
         self.touches: dict[Key, list[date]] = defaultdict(list)
-        self.uplift = np.ones((self.n, len(self.days)))  # the screen's promotion factor per day
+        self.uplift = np.ones((self.n, len(self.days)))  # policy's promotion factor per day, as announced
+        self.announcements: dict[date, list[tuple[int, date, date]]] = defaultdict(list)
         for series in self.sel.series:
             if series.promo is None:
                 continue
@@ -135,7 +139,13 @@ class Simulation(WorldSide):
                 self.promos.append(PromoRow(series.sku, series.location, first, last, announced))
                 self.touches[series.key].append(announced)
                 self.states[i].promos.append((announced, first, last))
-                self.uplift[i, (first - self.days[0]).days:(last - self.days[0]).days + 1] *= DEFAULT_UPLIFT
+                self.announcements[announced].append((i, first, last))
+
+    def _announce(self, day: date) -> None:
+        """Lift the days of the promotions announced by `day` (what policy's with_promotions knows that day)."""
+        for when in sorted(d for d in self.announcements if d <= day):
+            for i, first, last in self.announcements.pop(when):
+                self.uplift[i, (first - self.days[0]).days:(last - self.days[0]).days + 1] = DEFAULT_UPLIFT
 
     def _min_leads(self) -> np.ndarray:
         """Per test day, the shortest lead time any order placed that day gets (world.lead_draw)."""
@@ -213,30 +223,34 @@ class Simulation(WorldSide):
         self._update_params(day)
         on_hand = self.on_hand_end[:, j]
         at = (day - self.days[0]).days
+        self._announce(day)
         self._measure(j, day, at)
+        factors = self._factors(day, at, as_of, on_hand)
         if self.screen_keys:
+            shared = np.array([getattr((factors.get(loc) or {}).get(pool) if pool else None, "k", np.nan)
+                               for (_, loc), pool in zip(self.keys, self.pools, strict=True)], dtype=float)
             candidates = np.flatnonzero(screen(day, on_hand + self.on_order, self.fm, self.pa,
-                                               self._uplift(at)))
+                                               self._uplift(at), shared, self.cfg.fill_floor_gap))
         else:
             candidates = range(self.n)
         decisions = []
         self.decided += len(candidates)
         for i in candidates:
-            decision = self._decide_key(int(i), day, as_of, on_hand[i], fcs[i])
+            decision = self._decide_key(int(i), day, as_of, on_hand[i], fcs[i], factors)
             if decision is not None:
                 decisions.append(decision)
         self._order(j, day, decisions)
 
     def _measure(self, j: int, day: date, at: int) -> None:
         """What policy plans with today, per key, for the censoring bias (bias.py): protection mean ÷ days."""
-        ok, _, _, days, mean = demand_arrays(day, self.fm, self.pa, self._uplift(at))
+        ok, _, _, days, mean, _ = demand_arrays(day, self.fm, self.pa, self._uplift(at))
         ok &= days > 0
         self.used[ok, j] = mean[ok] / days[ok]
         self.periods[ok, j] = days[ok]
 
     def _uplift(self, at: int) -> np.ndarray:
         """Promotion factors of the days after day index `at`, over each key's promotion window (int(L + R) + 1
-        days, with_promotions'; 1 past it): the protection period never reaches beyond it."""
+        days, with_promotions'; 1 past it): the protection period and the cycle after it never reach beyond it."""
         window = (np.floor(self.pa.lead + self.pa.review) + 1).astype(np.int64)  # int(L + R) + 1, L and R ≥ 0
         width = int(window.max(initial=1))
         out = self.uplift[:, at + 1:at + 1 + width]
@@ -244,12 +258,38 @@ class Simulation(WorldSide):
         out[np.arange(width)[None, :] >= window[:, None]] = 1.0
         return out
 
-    def _decide_key(self, i: int, day: date, as_of: datetime, on_hand: float, fc) -> ReorderDecision | None:
+    def _decide_key(self, i: int, day: date, as_of: datetime, on_hand: float, fc,
+                    factors: Factors | None = None) -> ReorderDecision | None:
+        return decide(self._inputs(i, day, as_of, on_hand, fc), fc, self.rules, self.cfg, factors)
+
+    def _inputs(self, i: int, day: date, as_of: datetime, on_hand: float, fc) -> KeyInputs:
         state = self.states[i]
         first_sale, sales = (None, {}) if fc is not None else fallback_sales(self.history.sales[i], self.days[0], day)
-        k = key_inputs(state, on_hand=float(on_hand), as_of=as_of, day=day, receipts=self.receipts[i],
-                       sales=sales, first_sale=first_sale)
-        return decide(k, fc, self.rules, self.cfg)
+        return key_inputs(state, on_hand=float(on_hand), as_of=as_of, day=day, receipts=self.receipts[i],
+                          sales=sales, first_sale=first_sale)
+
+    def _factors(self, day: date, at: int, as_of: datetime, on_hand: np.ndarray) -> Factors:
+        """The locations' shared factors of the day (decide.day_factors), from every key's targets: on arrays with
+        the promotions announced by the day when the params are static, else key by key."""
+        self.pools: list[PoolKey | None] = [None] * self.n
+        if not self.cfg.pool_fill:
+            return {}
+        members: dict[str, list[tuple[PoolKey, float, float]]] = defaultdict(list)
+        if not self.screen_keys:
+            for i, (_, loc) in enumerate(self.keys):
+                got = member(self._inputs(i, day, as_of, on_hand[i], self.fc[i]), self.fc[i], self.rules, self.cfg)
+                if got is not None:
+                    members[loc].append(got)
+            return {loc: shared_factors(m, self.cfg.fill_floor_gap) for loc, m in members.items()}
+        pa = self.pa
+        ok, daily_mean, daily_std, days, _, cycle = demand_arrays(day, self.fm, pa, self._uplift(at))
+        pooled = ok & pa.fill & (pa.distribution == "normal") & np.isnan(pa.min_level) & np.isnan(pa.max_level) \
+            & ~pa.never
+        sigma = protection_sigma(days, daily_std, daily_mean, pa.lead_std)
+        for i in np.flatnonzero(pooled):
+            self.pools[i] = (round(float(pa.level[i]), K_DECIMALS), bool(pa.lost_sales[i]))
+            members[self.keys[i][1]].append((self.pools[i], float(sigma[i]), float(cycle[i])))
+        return {loc: shared_factors(m, self.cfg.fill_floor_gap) for loc, m in members.items()}
 
     def _update_params(self, day: date) -> None:
         """Each key's resolved params (rules over its supplier item and learned lead time); with static rules

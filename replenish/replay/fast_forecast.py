@@ -57,12 +57,14 @@ class PromoRow:
 
 @dataclass(frozen=True)
 class Forecast:
-    """What policy reads of a published forecast: the horizon as arrays, residual_std and the model."""
+    """What policy reads of a published forecast: the horizon as arrays, residual_std, the model and the σ on
+    days without and with a promotion."""
 
     as_of: date
     horizon: Horizon
     residual_std: float | None
     model: str
+    regimes: tuple[float | None, float | None] = (None, None)
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ def run_fit(job: FitJob, s: Settings) -> list[tuple[str, Forecast]]:
     for row, fc, history, horizon, kind in zip(job.rows, results, histories, horizons, cold, strict=True):
         payload, _ = series_payload(row, fc, history, horizon, [], [], now, kind, LOG_DAYS + 28)
         out.append((row.sku, Forecast(job.day, horizon_arrays(payload["horizon"]), payload["residual_std"],
-                                      payload["model"])))
+                                      payload["model"],
+                                      (payload["residual_std_regular"], payload["residual_std_promo"]))))
     return out
 
 

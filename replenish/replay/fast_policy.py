@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from replenish.replay.fast_forecast import Forecast
-from services.policy.decide import decide_core
+from services.policy.decide import decide_core, pool_member
 from services.policy.domain.assemble import HISTORY_DAYS, history_demand, horizon_demand
 from services.policy.domain.model import DemandView, ReorderDecision
+from services.policy.domain.pooling import Factors
 from services.policy.domain.rules import RuleSet
 from services.policy.inputs import KeyInputs
 from services.policy.settings import PolicySettings
@@ -134,13 +135,19 @@ def key_inputs(state: KeyState, *, on_hand: float, as_of: datetime, day: date, r
 def demand_view(fc: Forecast | None, k: KeyInputs) -> DemandView:
     """decide.key_demand, from the forecast's arrays: the forecast after the day, else the sales history."""
     if fc is not None:
-        return horizon_demand(fc.horizon, k.day, fc.residual_std, fc.model)
+        return horizon_demand(fc.horizon, k.day, fc.residual_std, fc.model, fc.regimes)
     return history_demand(k.first_sale, k.sales, k.day)
 
 
-def decide(k: KeyInputs, fc: Forecast | None, rules: RuleSet, cfg: PolicySettings) -> ReorderDecision | None:
+def decide(k: KeyInputs, fc: Forecast | None, rules: RuleSet, cfg: PolicySettings,
+           factors: Factors | None = None) -> ReorderDecision | None:
     """Policy's decision for one key (decide_core: resolved params, promotions, position, reorder)."""
-    return decide_core(k, demand_view(fc, k), rules, cfg, {}).decision
+    return decide_core(k, demand_view(fc, k), rules, cfg, {}, (factors or {}).get(k.location)).decision
+
+
+def member(k: KeyInputs, fc: Forecast | None, rules: RuleSet, cfg: PolicySettings):
+    """What the key adds to its location's shared factor (decide.pool_member), or None."""
+    return pool_member(k, demand_view(fc, k), rules, cfg)
 
 
 def fallback_sales(sales_row: np.ndarray, first: date, day: date) -> tuple[date | None, dict[date, float]]:

@@ -3,7 +3,7 @@
 `screen` is a vectorized pre-pass over every key of a day. It evaluates the same targets with the same domain
 functions on arrays, and rules out keys whose inventory position is clearly above the reorder point (periodic
 review: at or above the order-up-to level), with a margin far wider than any float difference between the array
-and the scalar path; a promotion raises its target as `with_promotions` would, announced yet or not. Every
+and the scalar path; a promotion raises its target as `with_promotions` would once it is announced. Every
 other key (below it, near it, with a forced order, planner safety days or EOQ costs, no forecast) is decided by
 `decide_core`, and so is every key on every day when a rule depends on stock, demand or the date. The screen only
 saves calls that cannot order.
@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 
 from replenish.replay.fast_forecast import Forecast
-from services.policy.domain.assemble import MAX_DAILY
+from services.policy.domain.assemble import MAX_DAILY, usable_std
 from services.policy.domain.model import PolicyParams
 from services.policy.domain.targets import compute_targets
 
@@ -35,6 +35,8 @@ class ForecastMatrix:
         self.first = np.zeros(n, dtype=np.int64)  # ordinal of the horizon's first date
         self.length = np.zeros(n, dtype=np.int64)
         self.std = np.full(n, np.nan)  # residual_std when usable
+        self.regular = np.full(n, np.nan)  # residual_std_regular / _promo when usable
+        self.promo_std = np.full(n, np.nan)
         self.promo = np.zeros((n, width + 1), dtype=bool)  # horizon days the forecast lifted for a promotion
         self.has = np.zeros(n, dtype=bool)
         self.current: list[Forecast | None] = [None] * n
@@ -61,6 +63,9 @@ class ForecastMatrix:
         self.length[i] = h
         std = fc.residual_std
         self.std[i] = std if std is not None and math.isfinite(std) and std >= 0 else np.nan
+        regular, promo = (usable_std(v) for v in fc.regimes)
+        self.regular[i] = np.nan if regular is None else regular
+        self.promo_std[i] = np.nan if promo is None else promo
         self.has[i] = h > 0 and self.first[i] > 0
         self.current[i] = fc
 
@@ -139,18 +144,21 @@ class ParamArrays:
                 & (self.distribution == distribution) & (self.lost_sales == lost)
 
 
-def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, uplift: np.ndarray) -> np.ndarray:
+def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, uplift: np.ndarray,
+           shared: np.ndarray | None = None, floor_gap: float = 0.0) -> np.ndarray:
     """Keys that may order on `day` (True: decide them with decide_core); False only for keys whose inventory
     position is clearly past the point where policy orders, by the same target formulas on arrays. `uplift`
-    (keys × days from `day`) multiplies the protection window's demand as `with_promotions` does, for every
-    promotion of the key whether announced yet or not (uplifts ≥ 1, so the screen's target is never lower)."""
-    ok, daily_mean, daily_std, _, mean = demand_arrays(day, fm, pa, uplift)
+    (keys × days from `day`) multiplies the promotion window's demand as `with_promotions` does, for the
+    promotions announced by `day`.
+    `shared`: each key's shared safety factor (NaN outside a pool), with the floor gap below its target."""
+    ok, daily_mean, daily_std, _, mean, cycle = demand_arrays(day, fm, pa, uplift)
+    shared = np.full(fm.n, np.nan) if shared is None else shared
     rop, up_to = np.full(fm.n, np.inf), np.full(fm.n, np.inf)
     for (periodic, fill, distribution, lost), g in pa.groups(ok):
         t = compute_targets(daily_mean[g], daily_std[g], pa.lead[g], lead_time_std_days=pa.lead_std[g],
                             review_days=pa.review[g], periodic=periodic, service_level=pa.level[g], fill_rate=fill,
-                            cycle_qty=daily_mean[g] * pa.review[g], protection_mean=mean[g],
-                            distribution=distribution, lost_sales=lost)
+                            cycle_qty=cycle[g], protection_mean=mean[g],
+                            distribution=distribution, lost_sales=lost, shared_k=shared[g], floor_gap=floor_gap)
         rop[g], up_to[g] = t.reorder_point, t.order_up_to
     rop = np.where(np.isnan(pa.min_level), rop, pa.min_level)
     up_to = np.maximum(np.where(np.isnan(pa.max_level), up_to, pa.max_level), rop)
@@ -162,8 +170,9 @@ def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, uplif
 
 
 def demand_arrays(day: date, fm: ForecastMatrix, pa: ParamArrays, uplift: np.ndarray):
-    """Every key's demand view on `day` as policy forms it from its forecast (horizon_demand, protection_mean):
-    (has a forecast and vector params, daily mean, daily σ, protection days, protection-period mean)."""
+    """Every key's demand view on `day` as policy forms it from its forecast (horizon_demand, protection_mean,
+    spread_over_protection, economic_cycle): (has a forecast and vector params, daily mean, daily σ, protection
+    days, protection-period mean, cycle quantity)."""
     rows = np.arange(fm.n)
     s = np.clip(day.toordinal() - fm.first + 1, 0, None)  # horizon points up to the day: all later ones are read
     nf = fm.length - s
@@ -173,15 +182,23 @@ def demand_arrays(day: date, fm: ForecastMatrix, pa: ParamArrays, uplift: np.nda
     at = np.minimum(s + m, fm.width)
     daily_mean = (fm.means[rows, at] - fm.means[rows, s]) / m
     std = np.where(np.isnan(fm.std), (fm.spread[rows, at] - fm.spread[rows, s]) / m, fm.std)
-    daily_std = np.minimum(std, MAX_DAILY)
     days = np.maximum(pa.lead + np.where(pa.periodic, pa.review, 0.0), 0.0)
-    return ok, daily_mean, daily_std, days, protection_mean(fm, s, nf, daily_mean, days, uplift)
+    mean, promoted = protection_mean(fm, s, nf, daily_mean, days, uplift)
+    cycle = daily_mean * pa.review  # targets.economic_cycle without costs
+    # position.spread_over_protection
+    promo = np.fmax(np.where(np.isnan(fm.promo_std), std, fm.promo_std), fm.regular)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.sqrt(((days - np.minimum(promoted, days)) * fm.regular**2 + np.minimum(promoted, days) * promo**2)
+                         / days)
+    std = np.where(np.isnan(fm.regular) | (days <= 0), std, spread)
+    return ok, daily_mean, np.minimum(std, MAX_DAILY), days, mean, cycle
 
 
 def protection_mean(fm: ForecastMatrix, s: np.ndarray, nf: np.ndarray, daily_mean: np.ndarray, days: np.ndarray,
-                    uplift: np.ndarray) -> np.ndarray:
+                    uplift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """position.protection_mean on arrays: the horizon after the day (daily_mean past its end) over `days`, the
-    last partial day pro rata, each day × its promotion uplift."""
+    last partial day pro rata, each day × its promotion uplift; and position.promo_days, the promotion days among
+    them (lifted by the forecast or by an uplift)."""
     whole = np.floor(days)
     width = uplift.shape[1]  # ≥ ceil(days) + 1 for every key: the whole protection period
     off = np.arange(width)[None, :]
@@ -189,6 +206,7 @@ def protection_mean(fm: ForecastMatrix, s: np.ndarray, nf: np.ndarray, daily_mea
     rows = np.arange(fm.n)[:, None]
     point = np.where(off < nf[:, None], fm.means[rows, at + 1] - fm.means[rows, at], daily_mean[:, None])
     lifted = (off < nf[:, None]) & fm.promo[rows, at]  # the forecast already lifted it: policy does not again
+    promoted = lifted | (uplift[:, :width] > 1.0)
     uplift = np.where(lifted, 1.0, uplift[:, :width])
     weight = np.where(off < whole[:, None], 1.0, np.where(off == whole[:, None], days[:, None] - whole[:, None], 0.0))
-    return (weight * point * uplift).sum(axis=1)
+    return (weight * point * uplift).sum(axis=1), (weight * promoted).sum(axis=1)

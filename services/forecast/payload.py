@@ -131,7 +131,8 @@ def forecast_payload(row: Any, fc: SeriesForecast, mean: np.ndarray, qs: dict[fl
     use_live = live.get("days", 0) >= LIVE_MIN_DAYS and live.get("wape") is not None
     return {"sku": row.sku, "location": row.location, "model": fc.model, "demand_class": fc.demand_class,
             "as_of": row.last_day.isoformat(), "generated_at": now.isoformat(), "horizon": horizon,
-            "residual_std": _finite(fc.residual_std),
+            "residual_std": _finite(fc.residual_std), "residual_std_regular": _finite(fc.regular_std),
+            "residual_std_promo": _finite(fc.promo_std),
             "accuracy": {k: live[k] for k in ("wape", "mase", "bias")} if use_live else backtest,
             "accuracy_source": "live" if use_live else "backtest",
             "backtest_accuracy": backtest, "live_accuracy": live,

@@ -13,14 +13,15 @@ from shared.bus.consumer import Handler
 from shared.bus.types import EventTypes
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
+from shared.events.markers import DAY_CLOSED
 from shared.events.topics import ALERT_TOPICS, PURCHASE_ORDERS
 
 TOPICS = list(ALERT_TOPICS)
 PO_TOPICS = [PURCHASE_ORDERS]
 # The alert topics carry alerts only; the purchase-orders topic also carries PO snapshots (orders' read model,
-# not ours). Any other type is dead-lettered.
+# not ours) and orders' day markers (for policy). Any other type is dead-lettered.
 ALERT_TYPES = EventTypes(handles={ALERT_TYPE})
-PO_EMAIL_TYPES = EventTypes(handles={PO_EMAIL_TYPE}, skips={"replenish.orders.purchase_order"})
+PO_EMAIL_TYPES = EventTypes(handles={PO_EMAIL_TYPE}, skips={"replenish.orders.purchase_order", DAY_CLOSED})
 
 
 def _after_commit(uow: UnitOfWork, callback: Callable[[], None]) -> None:

@@ -4,13 +4,18 @@ Policy publishes a location's reorders of day D, then a `day_closed` marker (str
 partition of the reorder topic. Once orders holds that marker from every partition, every reorder of D has
 been consumed: every proposed PO of the location created (event time) on or before D's end is closed for
 consolidation and submitted (approved by the rules and sent, or pending approval), in the marker's
-transaction, and D is recorded as decided (`decided_through`, docs/contract.md §10). Markers of other streams (ingest's
-on the stock topic) tell orders nothing and are ignored.
+transaction, and D is recorded as decided (`decided_through`, docs/contract.md §10).
+
+Ingest's markers on the stock topic: once orders holds D's from every partition, it has consumed every stock
+event of D and, more to the point, committed every PO change made before the world moved on to D (a planner's
+approval or cancellation, a supplier's shipment). It then puts its own marker for D (stream "orders") on every
+partition of the purchase-orders topic, after those changes, and policy decides D only once it holds it: what
+policy counts on order for D never depends on which topic it happened to read first (docs/clock.md).
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.orders import repository as repo
 from services.orders.domain import ApprovalRules, PurchaseOrder, known_timezone, send, submit
@@ -21,9 +26,11 @@ from shared.clock import Clock
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope
 from shared.events.markers import DayMark, day_end
-from shared.events.topics import REORDERS
+from shared.events.topics import PURCHASE_ORDERS, REORDERS, STOCK
 
 STREAM = "policy"
+INGEST = "ingest"
+ACKNOWLEDGED = "orders"  # orders' own marker on the purchase-orders topic
 
 
 async def dispatch_po(uow: UnitOfWork, po: PurchaseOrder, now: datetime) -> PurchaseOrder:
@@ -51,10 +58,26 @@ async def on_day_closed(uow: UnitOfWork, env: Envelope, cfg: OrdersSettings, clo
         mark = DayMark.from_data(env.data)
     except (KeyError, TypeError, ValueError):
         return  # not a marker orders can read: like any unknown event, nothing to do
+    if mark.stream == INGEST and (mark.topic or STOCK) == STOCK:
+        await acknowledge_day(uow, mark)
+        return
     if mark.stream != STREAM:
         return
     await repo.record_mark(uow.session, mark, mark.topic or REORDERS)
     await close_days(uow, mark.location, cfg, clock)
+
+
+async def acknowledge_day(uow: UnitOfWork, mark: DayMark) -> None:
+    """Store ingest's marker; the one that completes its day publishes orders' marker for that day (once: a
+    redelivered marker stores nothing, and the marker's id is deterministic)."""
+    if not await repo.record_mark(uow.session, mark, STOCK):
+        return
+    if mark.day not in await repo.closed_days(uow.session, INGEST, [STOCK], mark.location,
+                                              mark.day - timedelta(days=1)):
+        return
+    tz = known_timezone(await repo.location_timezone(uow.session, mark.location))
+    await uow.publish_marker(PURCHASE_ORDERS, stream=ACKNOWLEDGED, location=mark.location, day=mark.day,
+                             time=day_end(mark.day, tz))
 
 
 async def close_days(uow: UnitOfWork, location: str, cfg: OrdersSettings, clock: Clock) -> list[PurchaseOrder]:

@@ -225,8 +225,8 @@ async def proposed_at(session: AsyncSession, location: str, through: datetime) -
     return [po_from_dict(r.data) for r in await session.execute(stmt)]
 
 
-async def record_mark(session: AsyncSession, mark: DayMark, topic: str) -> None:
-    await markers.record_mark(session, day_marks, mark, topic)
+async def record_mark(session: AsyncSession, mark: DayMark, topic: str) -> bool:
+    return await markers.record_mark(session, day_marks, mark, topic)
 
 
 async def closed_days(session: AsyncSession, stream: str, topics: list[str], location: str,

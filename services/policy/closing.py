@@ -2,8 +2,10 @@
 
 Under REPLENISH_CLOCK=event policy does not decide on arrival: a decision for the location's day D waits until
 ingest has closed D (its markers on every partition of the sales and stock topics, or an event of a later day)
-and forecast has closed D - 1, then every key of the location is decided as of D's end with the events of D and
-the forecasts as of D - 1. The reorders go out followed by a policy marker for (location, D) on every partition
+and forecast has closed D - 1, and orders has acknowledged D (its marker on the purchase-orders topic comes after
+every PO change made before the world moved on to D: a cancellation or shipment read late would otherwise change
+what is on order), then every key of the location is decided as of D's end with the events of D and the forecasts
+as of D - 1. The reorders go out followed by a policy marker for (location, D) on every partition
 of the reorder topic, so orders knows when the day's reorders are all in.
 """
 from __future__ import annotations
@@ -29,7 +31,7 @@ from shared.events.markers import (
     record_decided,
     record_mark,
 )
-from shared.events.topics import DEMAND, REORDERS, SALES, STOCK
+from shared.events.topics import DEMAND, PURCHASE_ORDERS, REORDERS, SALES, STOCK
 
 MOVEMENT_TYPES = ("replenish.ingest.sale", "replenish.ingest.return", "replenish.ingest.stock_count",
                   "replenish.ingest.stock_adjustment")
@@ -75,11 +77,16 @@ async def _advance(uow: UnitOfWork, location: str) -> None:
     day = last + timedelta(days=1) if last else min([d for d in (first, *marked) if d is not None])
     forecasts = await closed_days(session, day_marks, "forecast", [DEMAND], location, None)
     forecast_through = max(forecasts, default=None)
-    wait = policy_settings().event_wait_for_forecast
+    orders_through = max(await closed_days(session, day_marks, "orders", [PURCHASE_ORDERS], location, None),
+                         default=None)
+    cfg = policy_settings()
+    wait = cfg.event_wait_for_forecast
     while day <= through:
         before = day - timedelta(days=1)
         if wait and first is not None and before >= first and (forecast_through is None or forecast_through < before):
             return  # the forecasts as of D - 1 are not all in yet: their marker resumes this
+        if cfg.event_wait_for_orders and (orders_through is None or orders_through < day):
+            return  # orders has not yet put out every PO change made before D (its marker resumes this)
         await decide_day(uow, location, day, tz)
         day += timedelta(days=1)
 
@@ -90,9 +97,10 @@ async def decide_day(uow: UnitOfWork, location: str, day: date, tz: str | None) 
     skus = [r[0] for r in await uow.session.execute(text(
         "SELECT sku FROM policy.stock WHERE location = :l AND last_event_at IS NOT NULL ORDER BY sku"),
         {"l": location})]
-    for start in range(0, len(skus), DECIDE_CHUNK):
-        decided = await decide.decide_keys(uow, [(location, sku) for sku in skus[start:start + DECIDE_CHUNK]],
-                                           as_of=as_of)
+    keys = [(location, sku) for sku in skus]
+    factors = await decide.day_factors(uow, keys, as_of, DECIDE_CHUNK)  # every key's targets first, then decide
+    for start in range(0, len(keys), DECIDE_CHUNK):
+        decided = await decide.decide_keys(uow, keys[start:start + DECIDE_CHUNK], as_of=as_of, factors=factors)
         await _snapshot(uow, location, as_of, [(d.position.sku, d.position.on_hand) for d in decided])
     await uow.publish_marker(REORDERS, stream="policy", location=location, day=day, time=as_of)
     await record_decided(uow.session, decided_days, location, day, tz)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -31,13 +32,15 @@ from services.policy.domain.model import (
     ReorderDecision,
     Stock,
 )
-from services.policy.domain.position import compute_position
+from services.policy.domain.pooling import Factors, PoolKey, SharedFactor, pool_of, shared_factors
+from services.policy.domain.position import compute_position, params_targets, spread_over_protection
 from services.policy.domain.promotions import with_promotions
 from services.policy.domain.reorder import decide_reorder, why_not
 from services.policy.domain.rules import RuleError, RuleOutcome, RuleSet, apply_rules, parse_rules
 from services.policy.inputs import Key, KeyInputs, read_inputs, read_rules
 from services.policy.models import locations
 from services.policy.outputs import Decided, jsonable, write_decisions
+from services.policy.pools import stored_factors
 from services.policy.settings import PolicySettings, policy_settings
 from shared.db.uow import UnitOfWork
 from shared.events.topics import POLICY_ALERTS, AlertRaised
@@ -52,22 +55,26 @@ async def recompute(uow: UnitOfWork, location: str, sku: str) -> Position | None
     return decided[0].position if decided else None
 
 
-async def decide_keys(uow: UnitOfWork, keys: list[Key], *, as_of: datetime | None = None) -> list[Decided]:
+async def decide_keys(uow: UnitOfWork, keys: list[Key], *, as_of: datetime | None = None,
+                      factors: Factors | None = None) -> list[Decided]:
     """Decide the keys in the order given and write the outcome; keys without stock are skipped. `as_of`: the
-    closed day's end under the event clock (else each key's latest event time)."""
+    closed day's end under the event clock (else each key's latest event time). `factors`: the shared safety
+    factors per location (pooling.py; the event clock solves them for the day, else the stored positions')."""
     cfg = policy_settings()
     ttl_h = cfg.reorder_ttl_h if as_of is None else cfg.event_reorder_ttl_h
     inputs = await read_inputs(uow.session, keys, reorder_ttl_h=ttl_h, as_of=as_of)
     if not inputs:
         return []
     rules = await _rules(uow)
+    if factors is None:
+        factors = await stored_factors(uow.session, sorted({k.location for k in inputs}), cfg)
     fresh: dict[Key, dict[str, Any]] = {}  # positions decided earlier in this pass, as stored
     out = []
     for i, k in enumerate(inputs):
         if i and i % 5 == 0:
             await asyncio.sleep(0)  # pure CPU: let the consumer on this event loop take its next batch
         try:
-            decided = decide_key(k, rules, cfg, fresh)
+            decided = decide_key(k, rules, cfg, fresh, factors.get(k.location, {}))
         except Exception as exc:  # one key's bad inputs must not stop the others, nor pass in silence
             await _decision_failed(uow, k, exc)
             continue
@@ -90,13 +97,14 @@ async def _decision_failed(uow: UnitOfWork, k: KeyInputs, exc: Exception) -> Non
                       data=alert.model_dump(mode="json", exclude_none=True))
 
 
-def decide_key(k: KeyInputs, rules: RuleSet, cfg: PolicySettings, fresh: dict[Key, dict[str, Any]]) -> Decided:
+def decide_key(k: KeyInputs, rules: RuleSet, cfg: PolicySettings, fresh: dict[Key, dict[str, Any]],
+               factors: Mapping[PoolKey, SharedFactor] | None = None) -> Decided:
     """One key's position, reorder and alert changes from its inputs (no I/O)."""
-    core = decide_core(k, key_demand(k), rules, cfg, fresh)
+    core = decide_core(k, key_demand(k), rules, cfg, fresh, factors)
     stock, position, decision, params = core.stock, core.position, core.decision, core.params
     if decision is not None:
         stock = replace(stock, on_order=stock.on_order + decision.quantity)
-        position = compute_position(k.sku, k.location, stock, core.demand, params, k.as_of)
+        position = compute_position(k.sku, k.location, stock, core.demand, params, k.as_of, factors)
     position = replace(position, explanation={**position.explanation, **core.fed, "decision": core.note})
     alerts = evaluate_alerts(position, k.alerts, config=cfg.alert_config(), unit_cost=params.unit_cost,
                              last_sale_at=k.last_sale_at, supplier_id=(k.si or {}).get("supplier_id"),
@@ -124,15 +132,49 @@ def key_demand(k: KeyInputs) -> DemandView:
 
 
 def decide_core(k: KeyInputs, demand: DemandView, rules: RuleSet, cfg: PolicySettings,
-                fresh: dict[Key, dict[str, Any]]) -> Core:
+                fresh: dict[Key, dict[str, Any]], factors: Mapping[PoolKey, SharedFactor] | None = None) -> Core:
     """Whether and how much one key orders, from its inputs and demand view (no I/O): decide_key without the
     position after the order and the alerts. `replenish simulate` decides through it too."""
     stock = Stock(on_hand=k.on_hand, on_order=k.on_order, arrivals=tuple(k.arrivals))
     params, outcome, fed = resolve_params(k, stock, demand, rules, cfg)
     demand = _with_promotions(k, demand, params)
-    position = compute_position(k.sku, k.location, stock, demand, params, k.as_of)
+    position = compute_position(k.sku, k.location, stock, demand, params, k.as_of, factors)
     note, decision = _decide(k, position, params, fresh)
     return Core(stock, demand, params, outcome, fed, position, note, decision)
+
+
+def pool_member(k: KeyInputs, demand: DemandView, rules: RuleSet, cfg: PolicySettings
+                ) -> tuple[PoolKey, float, float] | None:
+    """(pool, protection σ, cycle quantity) a key adds to its location's shared factor (pooling.py), from the same
+    params and demand view decide_core uses; None for a key outside every pool."""
+    stock = Stock(on_hand=k.on_hand, on_order=k.on_order, arrivals=tuple(k.arrivals))
+    params, _, _ = resolve_params(k, stock, demand, rules, cfg)
+    demand = spread_over_protection(_with_promotions(k, demand, params), params)
+    pool = pool_of(params, demand)
+    if pool is None:
+        return None
+    targets = params_targets(demand, params)
+    return pool, float(targets.protection_sigma), float(targets.cycle_qty)
+
+
+async def day_factors(uow: UnitOfWork, keys: list[Key], as_of: datetime, chunk: int) -> Factors:
+    """The shared factors of the keys' locations as of a closed day's end, solved from every key's targets that
+    day (the event clock: a function of the day's events and forecasts, never of timing)."""
+    cfg = policy_settings()
+    if not cfg.pool_fill:
+        return {}
+    rules = await _rules(uow)
+    members: dict[str, list[tuple[PoolKey, float, float]]] = {}
+    for start in range(0, len(keys), chunk):
+        for k in await read_inputs(uow.session, keys[start:start + chunk], reorder_ttl_h=cfg.event_reorder_ttl_h,
+                                   as_of=as_of):
+            try:
+                member = pool_member(k, key_demand(k), rules, cfg)
+            except Exception:  # its decision will fail and say so (decision_failed); it just adds nothing here
+                continue
+            if member is not None:
+                members.setdefault(k.location, []).append(member)
+    return {loc: shared_factors(m, cfg.fill_floor_gap) for loc, m in members.items()}
 
 
 def _segment_context(k: KeyInputs, cfg: PolicySettings) -> tuple[dict[str, Any], float]:

@@ -17,11 +17,18 @@ class PolicySettings(BaseSettings):
     # the forecasts there are, which a replay cannot reproduce), and an unconfirmed reorder's time to live in
     # event time (orders confirms it when the day closes, a day later at the latest).
     event_wait_for_forecast: bool = True
+    # ... and for orders' acknowledgement of D (every PO change made before D is in; off: orders not deployed)
+    event_wait_for_orders: bool = True
     # fill-rate targets: the protection-period demand's shape (normal | gamma | auto) and whether unmet demand
     # is lost (stores: a sale not served is gone) — docs/policy.md, chosen on synthetic data (docs/bench-replay.md)
     demand_distribution: str = "normal"
     lost_sales: bool = False
     event_reorder_ttl_h: float = 72.0
+    # fill-rate targets are a location's: its keys share one safety factor (least stock for the target), and no
+    # key's own fill falls more than fill_floor_gap below it (docs/policy.md, chosen in docs/bench-replay.md)
+    pool_fill: bool = True
+    fill_floor_gap: float = 0.05
+    factors_cache_s: float = 30.0  # wall clock: the shared factors solved from stored positions, reused this long
     service_level_a: float = 0.98
     service_level_b: float = 0.95
     service_level_c: float = 0.90

@@ -64,13 +64,14 @@ def day_marks_table(metadata: MetaData) -> Table:
     )
 
 
-async def record_mark(session, table: Table, mark: DayMark, topic: str | None = None) -> None:
-    """Store one partition's marker (a redelivery changes nothing)."""
-    await session.execute(text(
+async def record_mark(session, table: Table, mark: DayMark, topic: str | None = None) -> bool:
+    """Store one partition's marker (a redelivery changes nothing); True when it was new."""
+    result = await session.execute(text(
         f'INSERT INTO "{table.schema}".day_marks (stream, location, day, topic, partition, partitions) '
         "VALUES (:s, :l, :d, :t, :p, :n) ON CONFLICT DO NOTHING"),
         {"s": mark.stream, "l": mark.location, "d": mark.day, "t": topic or mark.topic, "p": mark.partition,
          "n": mark.partitions})
+    return bool(result.rowcount)
 
 
 async def closed_days(session, table: Table, stream: str, topics: list[str], location: str,

@@ -116,6 +116,8 @@ class DemandForecast(_Payload):
     generated_at: datetime
     horizon: list[ForecastPoint]
     residual_std: float | None = None
+    residual_std_regular: float | None = None  # σ on days without a promotion (extension, docs/contract.md)
+    residual_std_promo: float | None = None  # σ on promotion days
     accuracy: dict[str, float | None] = Field(default_factory=dict)
     low_confidence: bool = False
 

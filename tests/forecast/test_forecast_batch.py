@@ -133,7 +133,7 @@ def test_invalid_quantile_level_is_rejected():
 
 
 def test_residual_std_widens_when_errors_persist_across_days_and_not_when_they_are_independent():
-    from services.forecast.domain.batch import residual_std
+    from services.forecast.domain.spread import residual_std
 
     rng = np.random.default_rng(1)
     independent = rng.normal(0.0, 2.0, (1, 3 * 28))

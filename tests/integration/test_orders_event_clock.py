@@ -11,6 +11,7 @@ event clock and decided_through see only this module's events, not what other te
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -29,7 +30,7 @@ from shared.clock import Clock
 from shared.db.migrate import upgrade_async
 from shared.events.envelope import make_envelope
 from shared.events.markers import DAY_CLOSED, day_end
-from shared.events.topics import MASTER, REORDERS, STOCK
+from shared.events.topics import MASTER, PURCHASE_ORDERS, REORDERS, STOCK
 from shared.runtime.ports import free_port
 from tests.integration.test_orders_service import ADMIN, _auth, _poll
 
@@ -183,7 +184,7 @@ async def test_a_year_old_day_is_ordered_in_its_own_event_time_and_closed_by_pol
     await _reorder(o, f"{LOCATION}:SKU-1:{DAY}", AUTO, "SKU-1")
     await _reorder(o, f"{LOCATION}:SKU-2:{DAY}", AUTO, "SKU-2")
     await _reorder(o, f"{LOCATION}:SKU-3:{DAY}", MANUAL, "SKU-3", requires_approval=True)
-    await _markers(o, STOCK, "ingest", DAY)  # ingest's markers on the stock topic tell orders nothing
+    await _markers(o, STOCK, "ingest", DAY)  # ingest's markers close no day of orders' (only acknowledged)
     await _send(o, STOCK, f"{LOCATION}:SKU-1", "replenish.ingest.stock_count", NEXT_MORNING, {
         "event_id": f"count-{RUN}", "source": "wms", "type": "stock_count", "sku": "SKU-1", "location": LOCATION,
         "time": NEXT_MORNING.isoformat(), "on_hand": 3})
@@ -231,9 +232,12 @@ async def test_a_year_old_day_is_ordered_in_its_own_event_time_and_closed_by_pol
     r = await o["client"].post(f"{path}/ship", json={"eta": promised, "lines": lines}, headers=_auth(token))
     assert r.status_code == 200 and r.json()["status"] == "shipped", r.text
 
-    # the ingest markers were consumed and left nothing behind
+    # the ingest markers were consumed: orders acknowledged their day once, on every partition of the PO topic
     assert await _poll(lambda: _caught_up(o))
-    assert await _rows(o, "SELECT stream FROM orders.day_marks WHERE stream <> 'policy'") == []
+    acknowledged = await _rows(o, "SELECT payload FROM orders.outbox WHERE topic = :t AND "
+                                  "position('day_closed' in convert_from(payload, 'UTF8')) > 0", t=PURCHASE_ORDERS)
+    assert [json.loads(p[0])["data"] for p in acknowledged] == [
+        {"stream": "orders", "location": LOCATION, "date": DAY.isoformat()}]
 
     # a restarted orders resumes its event clock where this one is, not at the epoch
     restarted = Clock("event")

@@ -13,7 +13,7 @@ from services.policy.batch import apply_batch
 from services.policy.settings import policy_settings
 from shared.events.envelope import make_envelope
 from shared.events.markers import DAY_CLOSED
-from shared.events.topics import DEMAND, REORDERS, SALES, STOCK
+from shared.events.topics import DEMAND, PURCHASE_ORDERS, REORDERS, SALES, STOCK
 from tests.integration.test_policy_flow import PolicyWorld
 
 pytestmark = pytest.mark.integration
@@ -53,6 +53,7 @@ def closes(world: PolicyWorld, day: date, topics=(SALES, STOCK), stream="ingest"
 async def world(database_url, monkeypatch):
     monkeypatch.setenv("REPLENISH_CLOCK", "event")
     monkeypatch.setenv("REPLENISH_POLICY_EVENT_WAIT_FOR_FORECAST", "false")
+    monkeypatch.setenv("REPLENISH_POLICY_EVENT_WAIT_FOR_ORDERS", "false")
     policy_settings.cache_clear()
     w = PolicyWorld(database_url, decide_each=False)
     await w.skeleton_master()
@@ -125,6 +126,17 @@ async def test_with_the_forecast_wait_a_day_needs_the_forecast_of_the_day_before
     assert await decided(world) == DAY0  # the first day needs no forecast; the second needs DAY0's
     await apply(world, closes(world, DAY0, topics=(DEMAND,), stream="forecast"))
     assert await decided(world) == day1
+
+
+async def test_with_the_orders_wait_a_day_needs_orders_marker_of_that_day_on_every_partition(world, monkeypatch):
+    monkeypatch.setenv("REPLENISH_POLICY_EVENT_WAIT_FOR_ORDERS", "true")
+    policy_settings.cache_clear()
+    await apply(world, [count(world, DAY0, 100), sale(world, DAY0, 5), *closes(world, DAY0)])
+    assert await decided(world) is None  # a PO cancelled before the day began may not have reached policy yet
+    await apply(world, [marker(world, "orders", PURCHASE_ORDERS, DAY0, 0)])
+    assert await decided(world) is None
+    await apply(world, [marker(world, "orders", PURCHASE_ORDERS, DAY0, 1)])
+    assert await decided(world) == DAY0
 
 
 async def test_on_hand_as_of_a_day_uses_the_count_of_that_day_not_a_later_one(world):

@@ -11,7 +11,7 @@ from typing import Any
 
 from services.orders.domain import AuditEntry, CircuitBreaker, PurchaseOrder, SupplierItem
 from shared.clock import Clock
-from shared.events.markers import DayMark, day_end
+from shared.events.markers import DAY_CLOSED, DayMark, day_end
 
 
 class FrozenClock(Clock):
@@ -115,8 +115,11 @@ class FakeRepo:
                and any(ln.location == location for ln in p.lines)]
         return sorted(due, key=lambda p: (p.created_at, p.po_id))
 
-    async def record_mark(self, _s, mark: DayMark, topic: str) -> None:
-        self.marks.add((mark.stream, mark.location, mark.day, topic, mark.partition, mark.partitions))
+    async def record_mark(self, _s, mark: DayMark, topic: str) -> bool:
+        row = (mark.stream, mark.location, mark.day, topic, mark.partition, mark.partitions)
+        new = row not in self.marks
+        self.marks.add(row)
+        return new
 
     async def closed_days(self, _s, stream: str, topics: list[str], location: str, after: date | None) -> list[date]:
         days = {m[2] for m in self.marks if m[0] == stream and m[1] == location and (after is None or m[2] > after)}
@@ -147,6 +150,10 @@ class FakeUow:
     async def publish(self, topic: str, *, key: str, type: str, time: datetime, data: dict,
                       id: str | None = None) -> None:
         self.published.append({"topic": topic, "key": key, "type": type, "data": data, "id": id})
+
+    async def publish_marker(self, topic: str, *, stream: str, location: str, day: date, time: datetime) -> None:
+        self.published.append({"topic": topic, "key": None, "type": DAY_CLOSED, "id": None, "time": time,
+                               "data": {"stream": stream, "location": location, "date": day.isoformat()}})
 
     def of_type(self, type_: str) -> list[dict[str, Any]]:
         return [p for p in self.published if p["type"] == type_]

@@ -16,7 +16,7 @@ from services.orders.settings import OrdersSettings
 from shared.clock import Clock
 from shared.events.envelope import make_envelope
 from shared.events.markers import DAY_CLOSED, day_end
-from shared.events.topics import REORDERS, STOCK
+from shared.events.topics import PURCHASE_ORDERS, REORDERS, STOCK
 
 from .builders import item, reorder
 from .fakes import FakeRepo, FakeRuntime, FakeUow, FrozenClock
@@ -189,13 +189,19 @@ async def test_a_supplier_acknowledges_a_year_old_po_against_its_event_time_crea
     assert (after.status, after.promised_date.isoformat(), after.acknowledged_at) == ("acknowledged", promised, CLOSE)
 
 
-async def test_markers_of_other_streams_are_ignored(repo):
+async def test_ingests_markers_close_no_day_but_orders_acknowledges_each_day_once(repo):
     clock = Clock("event")
     ingest = [_marker(p, stream="ingest", topic=STOCK) for p in range(3)]
-    uow = await _feed([_reorder_env("r-1"), *ingest, make_envelope(source="x", type=DAY_CLOSED, time=CLOSE,
-                                                                     data={"nonsense": 1})], clock)
-    assert repo.marks == set() and repo.decided == {} and clock.now() == DECIDED
+    uow = await _feed([_reorder_env("r-1"), *ingest[:2], make_envelope(source="x", type=DAY_CLOSED, time=CLOSE,
+                                                                         data={"nonsense": 1})], clock)
+    assert uow.of_type(DAY_CLOSED) == []  # partition 2 of the stock topic has not closed the day
+    uow = await _feed([ingest[2], ingest[0], ingest[2]], clock, uow)  # and two redeliveries
+    assert repo.decided == {} and clock.now() == DECIDED  # only policy's markers close a day for orders
     assert [p["data"]["status"] for p in uow.of_type(SNAPSHOT)] == ["proposed"]
+    marks = uow.of_type(DAY_CLOSED)
+    assert [(m["topic"], m["data"]) for m in marks] == [
+        (PURCHASE_ORDERS, {"stream": "orders", "location": "store-1", "date": DAY.isoformat()})]
+    assert marks[0]["time"] == CLOSE
 
 
 async def test_an_unknown_timezone_reads_as_utc(repo):

@@ -20,7 +20,8 @@ from shared.events.topics import (
 )
 from shared.settings import SERVICES, load_settings
 
-# What each topic carries (docs/contract.md §7 and §10: day markers on sales, stock, forecast demand and reorders).
+# What each topic carries (docs/contract.md §7 and §10: day markers on sales, stock, forecast demand, reorders and
+# purchase orders).
 TOPIC_TYPES = {
     INGEST_RAW: {"replenish.ingest.raw"},  # ingest's decoder wraps every raw message in this type
     SALES: {"replenish.ingest.sale", "replenish.ingest.return", DAY_CLOSED},
@@ -29,7 +30,7 @@ TOPIC_TYPES = {
     PROMOTIONS: {"replenish.ingest.promotion"},
     DEMAND: {"replenish.forecast.demand", DAY_CLOSED},
     REORDERS: {"replenish.policy.reorder", DAY_CLOSED},
-    PURCHASE_ORDERS: {"replenish.orders.purchase_order", "replenish.orders.po_email"},
+    PURCHASE_ORDERS: {"replenish.orders.purchase_order", "replenish.orders.po_email", DAY_CLOSED},
     DELIVERIES: {"replenish.notify.delivery"},
     **{topic: {"replenish.alert"} for topic in ALERT_TOPICS},
 }

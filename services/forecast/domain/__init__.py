@@ -4,7 +4,7 @@ API (all inputs and outputs are picklable; call ``forecast_batch`` from a worker
 
     SeriesHistory(key, start, demand, promo=None, country=None, subdivision=None, like_profile=None)
     SeriesForecast(key, model, demand_class, start, mean, quantiles, residual_std, accuracy,
-                   low_confidence)
+                   low_confidence, regular_std, promo_std)
     censor_stockouts(demand, in_stock) -> demand with out-of-stock days set to NaN
     classify(demand) -> "smooth" | "erratic" | "intermittent" | "lumpy"
     forecast_batch(batch, horizon=90, quantiles=(0.1, 0.5, 0.9), use_prophet="auto",

@@ -13,6 +13,7 @@ from .models import MODELS
 from .portfolio import ENSEMBLE, Design, backtest, combine, predict, select
 from .prophet_pass import prophet_refine
 from .quantiles import DEFAULT_QUANTILES, WIDE_DISPERSION, count_quantiles, make_quantiles, quantile_levels
+from .spread import regime_std, residual_std
 from .types import SeriesForecast, SeriesHistory
 
 DEFAULT_MODELS = ("ses_weekly", "weekday_avg", "seasonal_naive", "moving_avg",
@@ -144,6 +145,8 @@ class GroupRun:
     def _package(self, design, mean, errors, fitted, classes, model) -> list[SeriesForecast]:
         qv = make_quantiles(mean, errors, fitted, classes, self.qs)
         protection_std = residual_std(errors, self.plan[1])
+        t_len, span = design.y.shape[1], errors.shape[1]
+        regular, promoted = regime_std(errors, design.events[0][:, t_len - span:t_len], self.plan[1], protection_std)
         acc = backtest_accuracy(design.y, errors, fitted)
         out = []
         for i, s in enumerate(self.members):
@@ -156,36 +159,13 @@ class GroupRun:
                 residual_std=float(protection_std[i]),
                 accuracy={k: acc[k][i] for k in ("wape", "mase", "bias")},
                 low_confidence=observed < CONFIDENT_DAYS or wape is None or wape > 1.0,
+                regular_std=_known(regular[i]), promo_std=_known(promoted[i]),
             ))
         return out
 
 
-WEEK = 7
-MIN_KNOWN = 4  # days of a week's backtest errors that must be known for its sum to count
-
-
-def residual_std(errors: np.ndarray, step: int) -> np.ndarray:
-    """Per series, the daily σ that policy scales by √T to protect T days: the larger of the daily errors' σ and
-    the root mean square of the backtest's weekly error sums ÷ √7.
-
-    Policy adds up T days of demand; √T·σ_daily is their spread only when the days' errors are independent. A
-    forecast that is off for a while (a level shift, a promotion bigger than expected, a bias) errs the same way
-    on consecutive days, so weekly sums spread wider than √7·σ_daily, and the bias itself belongs in the margin
-    too (RMS about zero, not σ about the mean error). `errors` (n, origins·step) are actual − forecast, NaN where
-    unknown; each origin's `step` days are consecutive."""
-    n = errors.shape[0]
-    daily = np.array([np.nanstd(e) if np.any(~np.isnan(e)) else 0.0 for e in errors])
-    weeks = step // WEEK
-    if weeks < 1:
-        return np.nan_to_num(daily)
-    blocks = errors[:, : errors.shape[1] // step * step].reshape(n, -1, step)[:, :, : weeks * WEEK]
-    blocks = blocks.reshape(n, -1, WEEK)
-    known = (~np.isnan(blocks)).sum(axis=2)
-    with np.errstate(all="ignore"):
-        sums = np.where(known >= MIN_KNOWN, np.nansum(blocks, axis=2) / np.maximum(known, 1) * WEEK, np.nan)
-        counted = (~np.isnan(sums)).sum(axis=1)
-        weekly = np.sqrt(np.nansum(sums**2, axis=1) / np.maximum(counted, 1) / WEEK)
-    return np.nan_to_num(np.where(counted > 0, np.maximum(daily, weekly), daily))
+def _known(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def backtest_accuracy(y: np.ndarray, errors: np.ndarray, fitted: np.ndarray) -> dict[str, list]:

@@ -40,3 +40,7 @@ class SeriesForecast:
     residual_std: float
     accuracy: dict[str, float | None]
     low_confidence: bool
+    # σ on days without and with a promotion (spread.regime_std), so policy gives a protection period the
+    # spread of its own days; None when the backtest saw no promotion (residual_std for every day)
+    regular_std: float | None = None
+    promo_std: float | None = None

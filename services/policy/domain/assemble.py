@@ -46,7 +46,8 @@ def horizon_arrays(points: list[dict[str, Any]]) -> Horizon:
                    promo if promo.any() else None)
 
 
-def horizon_demand(horizon: Horizon, day: date, residual_std: float | None, model: Any) -> DemandView:
+def horizon_demand(horizon: Horizon, day: date, residual_std: float | None, model: Any,
+                   regimes: tuple[Any, Any] = (None, None)) -> DemandView:
     """Demand from a forecast's horizon after `day` (all of it when none is later)."""
     later = horizon.dates > day.isoformat()
     means, spread = (horizon.means[later], horizon.spread[later]) if later.any() else (horizon.means, horizon.spread)
@@ -55,7 +56,17 @@ def horizon_demand(horizon: Horizon, day: date, residual_std: float | None, mode
     if std is None or not math.isfinite(std) or std < 0:  # no usable residual spread: the p10–p90 band's
         std = float(np.mean(spread[:28])) if len(spread) else 0.0
     return DemandView(daily_mean=float(np.mean(means[:28])), daily_std=float(min(std, MAX_DAILY)),
-                      source=f"forecast:{model}", horizon_means=means, horizon_promo=promo)
+                      source=f"forecast:{model}", horizon_means=means, horizon_promo=promo,
+                      regular_std=usable_std(regimes[0]), promo_std=usable_std(regimes[1]))
+
+
+def usable_std(value: Any) -> float | None:
+    """A forecast's σ when it is a finite non-negative number, capped at MAX_DAILY; else None."""
+    try:
+        std = float(value)
+    except (TypeError, ValueError):
+        return None
+    return min(std, MAX_DAILY) if math.isfinite(std) and std >= 0 else None
 
 
 def forecast_demand(forecast: dict[str, Any] | None, day: date) -> DemandView | None:
@@ -63,7 +74,8 @@ def forecast_demand(forecast: dict[str, Any] | None, day: date) -> DemandView | 
     if not forecast or not forecast.get("horizon"):
         return None
     return horizon_demand(horizon_arrays(forecast["horizon"]), day, forecast.get("residual_std"),
-                          forecast.get("model"))
+                          forecast.get("model"),
+                          (forecast.get("residual_std_regular"), forecast.get("residual_std_promo")))
 
 
 MAX_DAILY = 1e12  # a daily demand beyond any real one: caps overflow, keeps every product finite

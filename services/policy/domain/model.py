@@ -52,6 +52,10 @@ class DemandView:
     source: str = "history"
     horizon_means: np.ndarray | None = None
     horizon_promo: np.ndarray | None = None  # days the forecast already lifted for a promotion (bool, per mean)
+    # the forecast's σ on days without and with a promotion: a protection period is spread by its own days
+    # (position.spread_over_protection); None: daily_std for every day
+    regular_std: float | None = None
+    promo_std: float | None = None
 
 
 @dataclass(frozen=True)

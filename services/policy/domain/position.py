@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from .assemble import MAX_DAILY
 from .explain import explain_position
 from .model import DemandView, PolicyParams, Position, Status, Stock
+from .pooling import PoolKey, SharedFactor, pool_of
 from .targets import Targets, compute_targets, economic_cycle
 
 PROJECTION_DAYS = 366
@@ -29,9 +33,37 @@ def _daily_path(demand: DemandView, n: int) -> np.ndarray:
     return np.concatenate([horizon, np.full(max(n - len(horizon), 0), demand.daily_mean)])
 
 
-def params_targets(demand: DemandView, params: PolicyParams) -> Targets:
+def protection_days(params: PolicyParams) -> float:
+    """T: the lead time, plus the review period under periodic review."""
+    return params.lead_time_days + (params.review_days if params.review_mode == "periodic" else 0.0)
+
+
+def spread_over_protection(demand: DemandView, params: PolicyParams) -> DemandView:
+    """The demand view with σ_D for this protection period when the forecast tells promotion days' σ from the
+    others': σ_D² = ((T − P)·σ_regular² + P·σ_promo²)/T over the P promotion days among the T. One σ for every
+    day made a promotion-driven item hold its promotion's safety stock all year."""
+    days = protection_days(params)
+    if demand.regular_std is None or days <= 0:
+        return demand
+    regular = demand.regular_std
+    promo = max(demand.daily_std if demand.promo_std is None else demand.promo_std, regular)
+    lifted = min(promo_days(demand, days), days)
+    std = math.sqrt(((days - lifted) * regular**2 + lifted * promo**2) / days)
+    return replace(demand, daily_std=min(std, MAX_DAILY))
+
+
+def promo_days(demand: DemandView, days: float) -> float:
+    """Promotion days among the next `days` (the last partial day pro rata), as the horizon flags them."""
+    if demand.horizon_promo is None:
+        return 0.0
+    flags = np.asarray(demand.horizon_promo, dtype=float)[: math.ceil(days)]
+    whole = math.floor(days)
+    return float(flags[:whole].sum() + (days - whole) * (flags[whole] if whole < len(flags) else 0.0))
+
+
+def params_targets(demand: DemandView, params: PolicyParams, shared: SharedFactor | None = None) -> Targets:
     periodic = params.review_mode == "periodic"
-    days = params.lead_time_days + (params.review_days if periodic else 0.0)
+    days = protection_days(params)
     cycle = economic_cycle(
         demand.daily_mean, params.review_days, params.fixed_order_cost, params.holding_rate, params.unit_cost
     )
@@ -49,6 +81,8 @@ def params_targets(demand: DemandView, params: PolicyParams) -> Targets:
         safety_days=params.safety_days,
         distribution=params.distribution,
         lost_sales=params.lost_sales,
+        shared_k=None if shared is None else shared.k,
+        floor_gap=0.0 if shared is None else shared.floor_gap,
     )
 
 
@@ -95,9 +129,13 @@ def classify(stock: Stock, stockout_on: date | None, as_of: date, rop: float, up
 
 
 def compute_position(sku: str, location: str, stock: Stock, demand: DemandView, params: PolicyParams,
-                     as_of: datetime) -> Position:
-    """Position of docs/contract.md §4 with an explanation of every number."""
-    targets = params_targets(demand, params)
+                     as_of: datetime, factors: Mapping[PoolKey, SharedFactor] | None = None) -> Position:
+    """Position of docs/contract.md §4 with an explanation of every number. `factors`: the location's shared
+    safety factors (pooling.py), by pool."""
+    demand = spread_over_protection(demand, params)
+    pool = pool_of(params, demand)
+    shared = None if pool is None or factors is None else factors.get(pool)
+    targets = params_targets(demand, params, shared)
     ss, rop, up_to = levels(targets, params)
     day = as_of.date()
     stockout_on = projected_stockout(stock, demand, day)
@@ -111,5 +149,5 @@ def compute_position(sku: str, location: str, stock: Stock, demand: DemandView, 
         lead_time_days=params.lead_time_days, lead_time_std_days=params.lead_time_std_days,
         service_level=params.service_level, safety_stock=ss, reorder_point=rop, order_up_to=up_to,
         days_of_cover=cover, projected_stockout_date=stockout_on, status=status, as_of=as_of,
-        explanation=explain_position(stock, demand, params, targets, (ss, rop, up_to), status),
+        explanation=explain_position(stock, demand, params, targets, (ss, rop, up_to), status, pool, shared),
     )

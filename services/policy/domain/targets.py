@@ -75,9 +75,13 @@ def compute_targets(
     k=None,
     distribution="normal",
     lost_sales=False,
+    shared_k=None,
+    floor_gap=0.0,
 ):
     """(s, S) levels. Continuous review protects the lead time L and adds the cycle quantity on top;
-    periodic (R, S) review protects L + R and orders up to S at every review."""
+    periodic (R, S) review protects L + R and orders up to S at every review. A fill-rate target with a
+    `shared_k` (pooling.py: the location's common factor) uses max(shared_k, the key's own k at target −
+    floor_gap) on its normal keys."""
     d = np.asarray(daily_mean, dtype=float)
     days = np.asarray(lead_time_days, dtype=float) + (review_days if periodic else 0.0)
     cycle = d * review_days if cycle_qty is None else np.asarray(cycle_qty, dtype=float)
@@ -89,6 +93,11 @@ def compute_targets(
         gamma_ss = gamma_fill_safety(service_level, cycle, mean, sigma, lost_sales=lost_sales)
         normal_k = z_for_fill_rate(_lost_sales_beta(service_level, lost_sales), cycle, sigma)
         k = np.where(skewed, gamma_ss / np.maximum(sigma, 1e-12), normal_k)
+    elif k is None and fill_rate and shared_k is not None:
+        shared = np.asarray(shared_k, dtype=float)  # NaN: a key outside any pool keeps its own k
+        floor = z_for_fill_rate(_lost_sales_beta(np.asarray(service_level) - floor_gap, lost_sales), cycle, sigma)
+        own = z_for_fill_rate(_lost_sales_beta(service_level, lost_sales), cycle, sigma)
+        k = np.where(np.isnan(shared), own, np.maximum(np.nan_to_num(shared), floor))
     elif k is None:
         k = (z_for_fill_rate(_lost_sales_beta(service_level, lost_sales), cycle, sigma) if fill_rate
              else z_for_cycle_service(service_level))
