@@ -158,7 +158,8 @@ def screen(day: date, ip: np.ndarray, fm: ForecastMatrix, pa: ParamArrays, uplif
         t = compute_targets(daily_mean[g], daily_std[g], pa.lead[g], lead_time_std_days=pa.lead_std[g],
                             review_days=pa.review[g], periodic=periodic, service_level=pa.level[g], fill_rate=fill,
                             cycle_qty=cycle[g], protection_mean=mean[g],
-                            distribution=distribution, lost_sales=lost, shared_k=shared[g], floor_gap=floor_gap)
+                            distribution=distribution, lost_sales=lost, shared_k=shared[g], floor_gap=floor_gap,
+                            floor_std=np.where(np.isnan(fm.regular[g]), daily_std[g], fm.regular[g]))
         rop[g], up_to[g] = t.reorder_point, t.order_up_to
     rop = np.where(np.isnan(pa.min_level), rop, pa.min_level)
     up_to = np.maximum(np.where(np.isnan(pa.max_level), up_to, pa.max_level), rop)

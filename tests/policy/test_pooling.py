@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from services.policy.domain.formulas import normal_loss
+from services.policy.domain.formulas import gamma_fill_safety, normal_loss
 from services.policy.domain.model import DemandView, PolicyParams, Stock
 from services.policy.domain.pooling import SharedFactor, pool_of, shared_factors
 from services.policy.domain.position import compute_position, promo_days, spread_over_protection
@@ -41,11 +41,26 @@ def test_pools_are_separate_per_target_and_lost_sales():
 
 
 def test_a_key_never_goes_below_its_floor_and_shares_the_pools_k_above_it():
+    # steady demand (CV of the protection period < 0.5): the floor is the normal formula at β − gap
+    steady = compute_targets(10.0, 3.0, 7.0, fill_rate=True, service_level=0.95, shared_k=-1.0, floor_gap=0.05)
+    alone = compute_targets(10.0, 3.0, 7.0, fill_rate=True, service_level=0.90)
+    assert float(steady.safety_stock) == pytest.approx(float(alone.safety_stock))
+    # lumpy (CV > 0.5): the gamma's right tail, which the normal under-protects
     lumpy = compute_targets(1.0, 20.0, 7.0, fill_rate=True, service_level=0.95, shared_k=0.5, floor_gap=0.05)
-    own_floor = compute_targets(1.0, 20.0, 7.0, fill_rate=True, service_level=0.90)
-    assert float(lumpy.k) == pytest.approx(float(own_floor.k))  # the floor binds: 90 % on its own
+    gamma = gamma_fill_safety(0.90, 7.0, 7.0, 20.0 * np.sqrt(7), lost_sales=False)
+    assert float(lumpy.safety_stock) == pytest.approx(float(gamma), rel=1e-6)
+    assert float(lumpy.safety_stock) > float(compute_targets(1.0, 20.0, 7.0, fill_rate=True,
+                                                             service_level=0.90).safety_stock)
     smooth = compute_targets(50.0, 5.0, 7.0, fill_rate=True, service_level=0.95, shared_k=1.2, floor_gap=0.05)
     assert float(smooth.k) == pytest.approx(1.2)  # above its own need: the pool's k
+
+
+def test_the_floor_protects_the_ordinary_days_and_pools_a_promotions_risk():
+    # σ 20 a day in this period (a promotion in it), 2 on days without one: the floor is set from the 2
+    promoted = compute_targets(10.0, 20.0, 7.0, fill_rate=True, service_level=0.95, shared_k=0.0, floor_gap=0.05,
+                               floor_std=2.0)
+    ordinary = compute_targets(10.0, 2.0, 7.0, fill_rate=True, service_level=0.90)
+    assert float(promoted.safety_stock) == pytest.approx(float(ordinary.safety_stock))
 
 
 def test_nan_shared_k_keeps_the_keys_own_formula():

@@ -83,6 +83,7 @@ def params_targets(demand: DemandView, params: PolicyParams, shared: SharedFacto
         lost_sales=params.lost_sales,
         shared_k=None if shared is None else shared.k,
         floor_gap=0.0 if shared is None else shared.floor_gap,
+        floor_std=demand.regular_std,  # a key's floor protects its ordinary days; a promotion's risk is pooled
     )
 
 
