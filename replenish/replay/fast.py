@@ -56,10 +56,10 @@ from services.forecast.settings import ForecastSettings
 from services.orders.settings import OrdersSettings
 from services.policy.decide import resolve_params
 from services.policy.domain.assemble import blend_lead_time
-from services.policy.domain.formulas import protection_sigma
 from services.policy.domain.model import DemandView, PolicyParams, ReorderDecision, Stock
-from services.policy.domain.pooling import K_DECIMALS, Factors, PoolKey, shared_factors
+from services.policy.domain.pooling import K_DECIMALS, K_LOW, Factors, PoolKey, shared_factors
 from services.policy.domain.promotions import DEFAULT_UPLIFT
+from services.policy.domain.targets import compute_targets
 from services.policy.inputs import KeyInputs
 from services.policy.settings import PolicySettings
 from shared.events.markers import day_end
@@ -274,7 +274,7 @@ class Simulation(WorldSide):
         self.pools: list[PoolKey | None] = [None] * self.n
         if not self.cfg.pool_fill:
             return {}
-        members: dict[str, list[tuple[PoolKey, float, float]]] = defaultdict(list)
+        members: dict[str, list[tuple[PoolKey, float, float, float]]] = defaultdict(list)
         if not self.screen_keys:
             for i, (_, loc) in enumerate(self.keys):
                 got = member(self._inputs(i, day, as_of, on_hand[i], self.fc[i]), self.fc[i], self.rules, self.cfg)
@@ -282,13 +282,20 @@ class Simulation(WorldSide):
                     members[loc].append(got)
             return {loc: shared_factors(m, self.cfg.fill_floor_gap) for loc, m in members.items()}
         pa = self.pa
-        ok, daily_mean, daily_std, days, _, cycle = demand_arrays(day, self.fm, pa, self._uplift(at))
+        ok, daily_mean, daily_std, _, mean, cycle = demand_arrays(day, self.fm, pa, self._uplift(at))
         pooled = ok & pa.fill & (pa.distribution == "normal") & np.isnan(pa.min_level) & np.isnan(pa.max_level) \
             & ~pa.never
-        sigma = protection_sigma(days, daily_std, daily_mean, pa.lead_std)
-        for i in np.flatnonzero(pooled):
-            self.pools[i] = (round(float(pa.level[i]), K_DECIMALS), bool(pa.lost_sales[i]))
-            members[self.keys[i][1]].append((self.pools[i], float(sigma[i]), float(cycle[i])))
+        for lost in (False, True):
+            g = np.flatnonzero(pooled & (pa.lost_sales == lost))
+            terms = compute_targets(  # position.pool_terms on arrays
+                daily_mean[g], daily_std[g], pa.lead[g], lead_time_std_days=pa.lead_std[g], review_days=pa.review[g],
+                service_level=pa.level[g], fill_rate=True, cycle_qty=cycle[g], protection_mean=mean[g],
+                lost_sales=lost, shared_k=np.full(len(g), K_LOW), floor_gap=self.cfg.fill_floor_gap,
+                floor_std=np.where(np.isnan(self.fm.regular[g]), daily_std[g], self.fm.regular[g]))
+            for j, i in enumerate(g):
+                self.pools[i] = (round(float(pa.level[i]), K_DECIMALS), lost)
+                members[self.keys[i][1]].append((self.pools[i], float(terms.protection_sigma[j]),
+                                                 float(terms.cycle_qty[j]), float(terms.k[j])))
         return {loc: shared_factors(m, self.cfg.fill_floor_gap) for loc, m in members.items()}
 
     def _update_params(self, day: date) -> None:

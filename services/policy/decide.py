@@ -33,7 +33,7 @@ from services.policy.domain.model import (
     Stock,
 )
 from services.policy.domain.pooling import Factors, PoolKey, SharedFactor, pool_of, shared_factors
-from services.policy.domain.position import compute_position, params_targets, spread_over_protection
+from services.policy.domain.position import compute_position, pool_terms, spread_over_protection
 from services.policy.domain.promotions import with_promotions
 from services.policy.domain.reorder import decide_reorder, why_not
 from services.policy.domain.rules import RuleError, RuleOutcome, RuleSet, apply_rules, parse_rules
@@ -144,17 +144,16 @@ def decide_core(k: KeyInputs, demand: DemandView, rules: RuleSet, cfg: PolicySet
 
 
 def pool_member(k: KeyInputs, demand: DemandView, rules: RuleSet, cfg: PolicySettings
-                ) -> tuple[PoolKey, float, float] | None:
-    """(pool, protection σ, cycle quantity) a key adds to its location's shared factor (pooling.py), from the same
-    params and demand view decide_core uses; None for a key outside every pool."""
+                ) -> tuple[PoolKey, float, float, float] | None:
+    """(pool, protection σ, cycle quantity, floor factor) a key adds to its location's shared factor (pooling.py),
+    from the same params and demand view decide_core uses; None for a key outside every pool."""
     stock = Stock(on_hand=k.on_hand, on_order=k.on_order, arrivals=tuple(k.arrivals))
     params, _, _ = resolve_params(k, stock, demand, rules, cfg)
     demand = spread_over_protection(_with_promotions(k, demand, params), params)
     pool = pool_of(params, demand)
     if pool is None:
         return None
-    targets = params_targets(demand, params)
-    return pool, float(targets.protection_sigma), float(targets.cycle_qty)
+    return pool, *pool_terms(demand, params, cfg.fill_floor_gap)
 
 
 async def day_factors(uow: UnitOfWork, keys: list[Key], as_of: datetime, chunk: int) -> Factors:
@@ -164,7 +163,7 @@ async def day_factors(uow: UnitOfWork, keys: list[Key], as_of: datetime, chunk: 
     if not cfg.pool_fill:
         return {}
     rules = await _rules(uow)
-    members: dict[str, list[tuple[PoolKey, float, float]]] = {}
+    members: dict[str, list[tuple[PoolKey, float, float, float]]] = {}
     for start in range(0, len(keys), chunk):
         for k in await read_inputs(uow.session, keys[start:start + chunk], reorder_ttl_h=cfg.event_reorder_ttl_h,
                                    as_of=as_of):

@@ -11,7 +11,7 @@ import time
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.policy.domain.pooling import Factors, shared_factors
+from services.policy.domain.pooling import K_LOW, Factors, shared_factors
 from services.policy.settings import PolicySettings
 
 _CACHE: dict[tuple[str, str], tuple[float, dict]] = {}  # (database, location) â†’ (when, its factors)
@@ -19,7 +19,8 @@ _CACHE: dict[tuple[str, str], tuple[float, dict]] = {}  # (database, location) â
 POOL_MEMBERS = """
 SELECT location, (data->'explanation'->'pool'->>'target')::float8 AS target,
   (data->'explanation'->'pool'->>'lost_sales')::boolean AS lost,
-  (data->'explanation'->'pool'->>'sigma')::float8 AS sigma, (data->'explanation'->'pool'->>'cycle')::float8 AS cycle
+  (data->'explanation'->'pool'->>'sigma')::float8 AS sigma, (data->'explanation'->'pool'->>'cycle')::float8 AS cycle,
+  (data->'explanation'->'pool'->>'floor')::float8 AS floor
 FROM policy.positions WHERE location = ANY(CAST(:locs AS text[])) AND data->'explanation' ? 'pool'
 """
 
@@ -34,7 +35,8 @@ async def stored_factors(session: AsyncSession, locations: list[str], cfg: Polic
         members: dict[str, list] = {loc: [] for loc in stale}
         for r in await session.execute(text(POOL_MEMBERS), {"locs": stale}):
             if r.sigma is not None and r.cycle is not None and r.target is not None:
-                members[r.location].append(((round(r.target, 6), bool(r.lost)), r.sigma, r.cycle))
+                floor = r.floor if r.floor is not None else K_LOW  # decided before the location had a factor
+                members[r.location].append(((round(r.target, 6), bool(r.lost)), r.sigma, r.cycle, floor))
         for loc, m in members.items():
             _CACHE[db, loc] = (now, shared_factors(m, cfg.fill_floor_gap))
     return {loc: _CACHE[db, loc][1] for loc in locations}

@@ -38,20 +38,21 @@ async def test_keys_with_a_fill_target_share_the_factor_solved_from_their_positi
     await world.skeleton_master(sku=lumpy)
     await world.master("policy", {"fill_rate": 0.95, "review_days": 7})
     at = T0 + timedelta(days=30)
-    await world.send("replenish.forecast.demand", forecast(world, smooth, 40.0, 6.0), at)
+    await world.send("replenish.forecast.demand", forecast(world, smooth, 40.0, 30.0), at)
     await world.send("replenish.forecast.demand", forecast(world, lumpy, 2.0, 9.0), at)
-    for sku in (smooth, lumpy):  # stock first decides both, then again with the other's position stored
-        world.sku = sku
-        await world.count(1000, at)
-    for sku in (smooth, lumpy):
-        world.sku = sku
-        await world.count(999, at + timedelta(hours=1))
+    # each count decides its key with the factor solved from the positions stored before it; by the third round
+    # every stored position carries its floor and the factor no longer moves
+    for hour in range(3):
+        for sku in (smooth, lumpy):
+            world.sku = sku
+            await world.count(1000 - hour, at + timedelta(hours=hour))
     positions = {}
     for sku in (smooth, lumpy):
         world.sku = sku
         positions[sku] = await world.position()
     members = [((p["explanation"]["pool"]["target"], p["explanation"]["pool"]["lost_sales"]),
-                p["explanation"]["pool"]["sigma"], p["explanation"]["pool"]["cycle"]) for p in positions.values()]
+                p["explanation"]["pool"]["sigma"], p["explanation"]["pool"]["cycle"], p["explanation"]["pool"]["floor"])
+               for p in positions.values()]
     shared = shared_factors(members, 0.05)[0.95, False].k
     assert positions[smooth]["explanation"]["formulas"]["k"].startswith(f"k = max(location's shared k {shared:.4g}")
     # the smooth key sits above its own 95 % need at the shared k; the lumpy one is held at its own 90 % floor

@@ -18,23 +18,33 @@ FORECAST = DemandView(10.0, 3.0, source="forecast:ses_weekly", horizon_means=np.
 
 
 def test_shared_factor_meets_the_pools_total_shortage():
-    members = [((0.95, False), 30.0, 70.0), ((0.95, False), 120.0, 14.0), ((0.95, False), 8.0, 210.0)]
+    members = [((0.95, False), 30.0, 70.0, -4.0), ((0.95, False), 120.0, 14.0, -4.0), ((0.95, False), 8.0, 210.0, -4.0)]
     k = shared_factors(members, 0.05)[0.95, False].k
     # Σσ·G(k) = (1 − β)·ΣQ, checked against a root found numerically
-    oracle = optimize.brentq(lambda x: 158.0 * normal_loss(x) - 0.05 * 294.0, -5, 5)
+    oracle = optimize.brentq(lambda x: 158.0 * normal_loss(x) - 0.05 * 294.0, -3, 5)
     assert k == pytest.approx(oracle, abs=1e-6)
+
+
+def test_a_key_its_floor_lifts_leaves_the_others_a_lower_shared_factor():
+    plain = [((0.95, False), 30.0, 70.0, -4.0), ((0.95, False), 120.0, 14.0, -4.0)]
+    lifted = [plain[0], ((0.95, False), 120.0, 14.0, 2.5)]  # the lumpy key is held at k 2.5 by its floor
+    k = shared_factors(lifted, 0.05)[0.95, False].k
+    oracle = optimize.brentq(lambda x: 30.0 * normal_loss(x) + 120.0 * normal_loss(max(x, 2.5)) - 0.05 * 84.0, -3, 5)
+    assert k == pytest.approx(oracle, abs=1e-6)
+    assert k < shared_factors(plain, 0.05)[0.95, False].k
 
 
 def test_shared_factor_does_not_depend_on_the_order_of_the_keys():
     rng = np.random.default_rng(3)
-    members = [((0.95, False), float(s), float(q)) for s, q in rng.gamma(2.0, 20.0, (500, 2))]
+    members = [((0.95, False), float(s), float(q), float(f)) for s, q, f in
+               zip(*rng.gamma(2.0, 20.0, (2, 500)), rng.normal(0.5, 1.0, 500), strict=True)]
     forward = shared_factors(members, 0.05)
     backward = shared_factors(members[::-1], 0.05)
     assert forward == backward
 
 
 def test_pools_are_separate_per_target_and_lost_sales():
-    members = [((0.95, False), 10.0, 50.0), ((0.90, False), 10.0, 50.0), ((0.95, True), 10.0, 50.0)]
+    members = [((0.95, False), 10.0, 50.0, -4.0), ((0.90, False), 10.0, 50.0, -4.0), ((0.95, True), 10.0, 50.0, -4.0)]
     factors = shared_factors(members, 0.05)
     assert factors[0.90, False].k < factors[0.95, False].k
     assert factors[0.95, True].k < factors[0.95, False].k  # lost sales: β' = 2 − 1/β is lower

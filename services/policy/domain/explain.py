@@ -53,7 +53,7 @@ def _level_formulas(params: PolicyParams, t: Targets, levels: tuple[float, float
 
 def explain_position(stock: Stock, demand: DemandView, params: PolicyParams, targets: Targets,
                      levels: tuple[float, float, float], status: str, pool: tuple[float, bool] | None = None,
-                     shared: SharedFactor | None = None) -> dict[str, Any]:
+                     shared: SharedFactor | None = None, floor: float | None = None) -> dict[str, Any]:
     out = {
         "inputs": {
             "on_hand": stock.on_hand, "on_order": stock.on_order, "backorder": stock.backorder,
@@ -77,8 +77,8 @@ def explain_position(stock: Stock, demand: DemandView, params: PolicyParams, tar
     }
     if pool is not None:  # what the location's shared factor is solved from (pooling.py)
         out["pool"] = {"target": pool[0], "lost_sales": pool[1], "sigma": float(targets.protection_sigma),
-                       "cycle": float(targets.cycle_qty)}
+                       "cycle": float(targets.cycle_qty), "floor": floor}
     if shared is not None:
-        out["formulas"]["k"] = (f"k = max(location's shared k {_n(shared.k)}, own k at β − {_n(shared.floor_gap)}) "
+        out["formulas"]["k"] = (f"k = max(location's shared k {_n(shared.k)}, floor at β − {_n(shared.floor_gap)}) "
                                 f"= {_n(targets.k)}")
     return out

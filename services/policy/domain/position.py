@@ -12,7 +12,7 @@ import numpy as np
 from .assemble import MAX_DAILY
 from .explain import explain_position
 from .model import DemandView, PolicyParams, Position, Status, Stock
-from .pooling import PoolKey, SharedFactor, pool_of
+from .pooling import K_LOW, PoolKey, SharedFactor, pool_of
 from .targets import Targets, compute_targets, economic_cycle
 
 PROJECTION_DAYS = 366
@@ -87,6 +87,13 @@ def params_targets(demand: DemandView, params: PolicyParams, shared: SharedFacto
     )
 
 
+def pool_terms(demand: DemandView, params: PolicyParams, floor_gap: float) -> tuple[float, float, float]:
+    """(protection σ, cycle quantity, floor factor) of a pooled key: its floor is the k it gets under a shared
+    factor too low to matter."""
+    targets = params_targets(demand, params, SharedFactor(K_LOW, floor_gap))
+    return float(targets.protection_sigma), float(targets.cycle_qty), float(targets.k)
+
+
 def levels(targets: Targets, params: PolicyParams) -> tuple[float, float, float]:
     """(safety_stock, reorder_point, order_up_to) after planner min/max and do-not-stock."""
     if params.do_not_stock:
@@ -150,5 +157,6 @@ def compute_position(sku: str, location: str, stock: Stock, demand: DemandView, 
         lead_time_days=params.lead_time_days, lead_time_std_days=params.lead_time_std_days,
         service_level=params.service_level, safety_stock=ss, reorder_point=rop, order_up_to=up_to,
         days_of_cover=cover, projected_stockout_date=stockout_on, status=status, as_of=as_of,
-        explanation=explain_position(stock, demand, params, targets, (ss, rop, up_to), status, pool, shared),
+        explanation=explain_position(stock, demand, params, targets, (ss, rop, up_to), status, pool, shared,
+                                     None if shared is None else pool_terms(demand, params, shared.floor_gap)[2]),
     )
