@@ -295,7 +295,7 @@ class Simulation(WorldSide):
             for j, i in enumerate(g):
                 self.pools[i] = (round(float(pa.level[i]), K_DECIMALS), lost)
                 members[self.keys[i][1]].append((self.pools[i], float(terms.protection_sigma[j]),
-                                                 float(terms.cycle_qty[j]), float(terms.k[j])))
+                                                 float(terms.cycle_qty[j]), float(terms.floor[j])))
         return {loc: shared_factors(m, self.cfg.fill_floor_gap) for loc, m in members.items()}
 
     def _update_params(self, day: date) -> None:

@@ -122,6 +122,9 @@ def gamma_loss(s, mean, sigma):
     return mean * gammaincc(shape + 1.0, s / scale) - s * gammaincc(shape, s / scale)
 
 
+GAMMA_STEPS = 40  # halvings of [0, μ + 20σ + 1]: a millionth of a unit up to a million units, orders are whole units
+
+
 def gamma_fill_safety(fill_rate, cycle_qty, mean, sigma, *, lost_sales: bool = True):
     """Safety stock s - μ meeting a fill rate β with gamma-distributed demand over the protection period:
     E[(X - s)+] = (1 - β)·Q, or (1 - β)/β·Q under lost sales (β = Q / (Q + lost), Hadley–Whitin). Bisection
@@ -131,7 +134,7 @@ def gamma_fill_safety(fill_rate, cycle_qty, mean, sigma, *, lost_sales: bool = T
     beta = np.clip(np.asarray(fill_rate, dtype=float), 1e-6, 1 - 1e-6)
     target = np.asarray(cycle_qty, dtype=float) * (1.0 - beta) / (beta if lost_sales else 1.0)
     lo, hi = np.zeros_like(mean + sigma), mean + 20.0 * np.maximum(sigma, 1e-9) + 1.0
-    for _ in range(60):
+    for _ in range(GAMMA_STEPS):
         mid = (lo + hi) / 2
         over = gamma_loss(mid, mean, sigma) > target
         lo, hi = np.where(over, mid, lo), np.where(over, hi, mid)

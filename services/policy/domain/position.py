@@ -91,7 +91,7 @@ def pool_terms(demand: DemandView, params: PolicyParams, floor_gap: float) -> tu
     """(protection σ, cycle quantity, floor factor) of a pooled key: its floor is the k it gets under a shared
     factor too low to matter."""
     targets = params_targets(demand, params, SharedFactor(K_LOW, floor_gap))
-    return float(targets.protection_sigma), float(targets.cycle_qty), float(targets.k)
+    return float(targets.protection_sigma), float(targets.cycle_qty), float(targets.floor)
 
 
 def levels(targets: Targets, params: PolicyParams) -> tuple[float, float, float]:
@@ -158,5 +158,5 @@ def compute_position(sku: str, location: str, stock: Stock, demand: DemandView, 
         service_level=params.service_level, safety_stock=ss, reorder_point=rop, order_up_to=up_to,
         days_of_cover=cover, projected_stockout_date=stockout_on, status=status, as_of=as_of,
         explanation=explain_position(stock, demand, params, targets, (ss, rop, up_to), status, pool, shared,
-                                     None if shared is None else pool_terms(demand, params, shared.floor_gap)[2]),
+                                     None if targets.floor is None else float(targets.floor)),
     )

@@ -30,6 +30,7 @@ class Targets:
     cycle_qty: np.ndarray
     reorder_point: np.ndarray
     order_up_to: np.ndarray
+    floor: np.ndarray | None = None  # under a shared factor: the key's floor as a factor of protection_sigma
 
 
 SKEW_CV = 0.5  # `auto`: a protection-period demand this dispersed is treated as gamma, not normal
@@ -95,6 +96,7 @@ def compute_targets(
     periodic (R, S) review protects L + R and orders up to S at every review. A fill-rate target with a
     `shared_k` (pooling.py: the location's common factor) uses max(shared_k, the key's own k at target −
     floor_gap) on its normal keys."""
+    floor_k = None
     d = np.asarray(daily_mean, dtype=float)
     days = np.asarray(lead_time_days, dtype=float) + (review_days if periodic else 0.0)
     cycle = d * review_days if cycle_qty is None else np.asarray(cycle_qty, dtype=float)
@@ -111,7 +113,8 @@ def compute_targets(
         floor_sigma = sigma if floor_std is None else protection_sigma(days, floor_std, d, lead_time_std_days)
         floor = floor_safety(np.asarray(service_level) - floor_gap, cycle, mean, floor_sigma, lost_sales)
         own = z_for_fill_rate(_lost_sales_beta(service_level, lost_sales), cycle, sigma)
-        k = np.where(np.isnan(shared), own, np.maximum(np.nan_to_num(shared), floor / np.maximum(sigma, 1e-12)))
+        floor_k = floor / np.maximum(sigma, 1e-12)
+        k = np.where(np.isnan(shared), own, np.maximum(np.nan_to_num(shared), floor_k))
     elif k is None:
         k = (z_for_fill_rate(_lost_sales_beta(service_level, lost_sales), cycle, sigma) if fill_rate
              else z_for_cycle_service(service_level))
@@ -122,4 +125,4 @@ def compute_targets(
     else:
         rop = mean + ss
         up_to = rop + cycle
-    return Targets(days, mean, sigma, np.asarray(k), ss, cycle, rop, up_to)
+    return Targets(days, mean, sigma, np.asarray(k), ss, cycle, rop, up_to, floor_k)
