@@ -125,10 +125,32 @@ def gamma_loss(s, mean, sigma):
 GAMMA_STEPS = 40  # halvings of [0, μ + 20σ + 1]: a millionth of a unit up to a million units, orders are whole units
 
 
+def _gamma_fill_safety_scalar(fill_rate: float, cycle_qty: float, mean: float, sigma: float,
+                              lost_sales: bool) -> float:
+    """gamma_fill_safety for one key, the same bisection step for step on floats (gamma_loss's arithmetic)."""
+    mean = max(mean, 0.0)
+    beta = min(max(fill_rate, 1e-6), 1 - 1e-6)
+    target = cycle_qty * (1.0 - beta) / (beta if lost_sales else 1.0)
+    m, sd = max(mean, 1e-12), max(sigma, 1e-12)
+    shape, scale = (m / sd) ** 2, sd**2 / m
+    lo, hi = 0.0, mean + 20.0 * max(sigma, 1e-9) + 1.0
+    for _ in range(GAMMA_STEPS):
+        mid = (lo + hi) / 2
+        at = max(mid, 0.0)
+        if m * gammaincc(shape + 1.0, at / scale) - at * gammaincc(shape, at / scale) > target:
+            lo = mid
+        else:
+            hi = mid
+    return max(hi - mean, 0.0)
+
+
 def gamma_fill_safety(fill_rate, cycle_qty, mean, sigma, *, lost_sales: bool = True):
     """Safety stock s - μ meeting a fill rate β with gamma-distributed demand over the protection period:
     E[(X - s)+] = (1 - β)·Q, or (1 - β)/β·Q under lost sales (β = Q / (Q + lost), Hadley–Whitin). Bisection
     on s in [0, μ + 20σ]; never below zero."""
+    if all(np.ndim(x) == 0 for x in (fill_rate, cycle_qty, mean, sigma)):  # one decision: no array overhead
+        return np.float64(_gamma_fill_safety_scalar(float(fill_rate), float(cycle_qty), float(mean), float(sigma),
+                                                    lost_sales))
     mean = np.maximum(np.asarray(mean, dtype=float), 0.0)
     sigma = np.asarray(sigma, dtype=float)
     beta = np.clip(np.asarray(fill_rate, dtype=float), 1e-6, 1 - 1e-6)
