@@ -63,6 +63,7 @@ async def fold(engine: AsyncEngine, schema: str) -> int:
     """Forget the rounds every reader has consumed; returns how many marks went."""
     async with engine.begin() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None  # an open asyncpg connection
         status = await raw.execute(FOLD_SQL, schema)
     return int(status.rsplit(" ", 1)[-1])
 
@@ -75,6 +76,7 @@ async def republish_unconsumed(engine: AsyncEngine, schema: str) -> int:
     await fold(engine, schema)
     async with engine.begin() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None  # an open asyncpg connection
         first = await raw.fetchval("SELECT min(first_id) FROM bus.outbox_marks WHERE schema_name = $1", schema)
         count = 0
         if first is not None:

@@ -31,7 +31,7 @@ def ses(x: np.ndarray, alphas: np.ndarray, with_sse: bool = True) -> tuple[np.nd
     values, known, _ = _day_major(x)
     scored = known & (np.arange(t_len)[:, None] > burnt[None, :])
     started = _after_all(known)
-    every_known, any_scored, every_scored = known.all(axis=1), scored.any(axis=1), scored.all(axis=1)
+    every_known, any_scored, every_scored = rows_all(known), rows_any(scored), rows_all(scored)
     # The same arithmetic as _ses_general, without the selects that cannot change a value on a given day (every
     # level set, every series observed or scored): the per-day numpy calls are what a small fit call pays.
     for t in range(t_len):
@@ -78,6 +78,16 @@ def _day_major(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return values, known, known & (values > 0)
 
 
+def rows_all(mask: np.ndarray) -> np.ndarray:
+    """Per day of a day-major mask: every series True (an array, as the type checker needs to know)."""
+    return np.asarray(mask.all(axis=1))
+
+
+def rows_any(mask: np.ndarray) -> np.ndarray:
+    """Per day of a day-major mask: some series True."""
+    return np.asarray(mask.any(axis=1))
+
+
 def _after_all(days: np.ndarray) -> np.ndarray:
     """Per day of a day-major mask: True once every series had a True day before it."""
     t_len = days.shape[0]
@@ -94,7 +104,7 @@ def croston(y: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray]:
     n = y.shape[0]
     size, interval, since = np.full(n, np.nan), np.full(n, np.nan), np.ones(n)
     values, known, hits = _day_major(y)
-    any_hit, started = hits.any(axis=1), _after_all(hits)
+    any_hit, started = rows_any(hits), _after_all(hits)
     for t in range(y.shape[1]):
         hit = hits[t]
         if any_hit[t]:
@@ -138,7 +148,7 @@ def tsb_state(y: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray]:
     prob, size = np.full(n, np.nan), np.full(n, np.nan)
     values, known, hits = _day_major(y)
     chance = hits.astype(float)
-    every_known, any_hit = known.all(axis=1), hits.any(axis=1)
+    every_known, any_hit = rows_all(known), rows_any(hits)
     seen, sized = _after_all(known), _after_all(hits)
     for t in range(y.shape[1]):
         h = chance[t]

@@ -91,7 +91,8 @@ def pool_terms(demand: DemandView, params: PolicyParams, floor_gap: float) -> tu
     """(protection σ, cycle quantity, floor factor) of a pooled key: its floor is the k it gets under a shared
     factor too low to matter."""
     targets = params_targets(demand, params, SharedFactor(K_LOW, floor_gap))
-    return float(targets.protection_sigma), float(targets.cycle_qty), float(targets.floor)
+    floor = K_LOW if targets.floor is None else float(targets.floor)  # a fill-rate key always has one
+    return float(targets.protection_sigma), float(targets.cycle_qty), floor
 
 
 def levels(targets: Targets, params: PolicyParams) -> tuple[float, float, float]:
